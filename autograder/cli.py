@@ -1,0 +1,169 @@
+"""A thin command line over the Python API.
+
+    python -m autograder build [--assignment NAME]...            release/<assignment>/...
+    python -m autograder grade SUBMISSION --assignment NAME --results OUT.json
+    python -m autograder gradescope [--root /autograder]           (what run_autograder calls)
+    python -m autograder corpus --assignment NAME [--problem ID]  verdicts on the mutant corpus
+    python -m autograder keys                                      every grading.toml key
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import stat
+import sys
+import traceback
+from pathlib import Path
+from typing import List, Optional
+
+from autograder import config as config_mod
+from autograder.build.release import BuildError, build
+from autograder.config import ConfigError
+from autograder.grade import results as results_mod
+from autograder.grade.engine import Grade, grade_path
+from autograder.sandbox.runner import SandboxError, choose_isolation
+
+LOG = logging.getLogger("autograder")
+
+
+def _table(rows: List[List[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def score_table(title: str, grades: List[tuple]) -> str:
+    """One row per problem, one column per graded upload: ``grades`` is [(label, Grade)]."""
+    first: Grade = grades[0][1]
+    rows = [["problem", "points"] + [label for label, _ in grades]]
+    for index, result in enumerate(first.problems):
+        rows.append([result.problem.id, f"{result.problem.points:g}"] + [f"{g.problems[index].score:g}" for _, g in grades])
+    rows.append(["total", f"{first.assignment.total_points:g}"] + [f"{g.score:g}" for _, g in grades])
+    return f"{title}\n" + _table(rows)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    cfg = config_mod.load(args.config)
+    isolation = choose_isolation(args.isolation)
+    releases = build(cfg, Path(args.out), args.assignment or None, isolation)
+    for release in releases:
+        reference, blank = release.proof
+        print(score_table(f"{release.assignment.id}: proof of the release", [("reference", reference), ("blank stubs", blank)]))
+        print(f"wrote {Path(args.out) / release.assignment.id}/ (student.zip, autograder.zip, reference/, student/)\n")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    cfg = config_mod.load(args.config)
+    assignment = cfg.assignment(args.assignment)
+    grade = grade_path(cfg, assignment, Path(args.submission), choose_isolation(args.isolation))
+    results_mod.write(results_mod.to_results(grade), Path(args.results))
+    for line in grade.staff:
+        LOG.info("%s", line)
+    print(f"{args.submission}: {grade.score:g}/{assignment.total_points:g} in {grade.seconds:.1f} s -> {args.results}")
+    return 0
+
+
+def _protect(paths: List[Path]) -> None:
+    """Close paths to other users: the fallback sandbox runs as uid 65534 and must not read them."""
+    for path in paths:
+        if path.exists():
+            path.chmod(path.stat().st_mode & ~(stat.S_IRWXG | stat.S_IRWXO))
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    """Grade /autograder/submission into /autograder/results/results.json, whatever happens."""
+    root = Path(args.root)
+    out = root / "results" / "results.json"
+    try:
+        source = root / "source"
+        cfg = config_mod.load(source / "grading.toml")
+        name = args.assignment or (source / "ASSIGNMENT").read_text(encoding="utf-8").strip()
+        assignment = cfg.assignment(name)
+        isolation = choose_isolation(args.isolation)
+        if isolation.mode == "fallback":
+            _protect([source, root / "results", root / "submission_metadata.json"])
+        grade = grade_path(cfg, assignment, root / "submission", isolation)
+        results_mod.write(results_mod.to_results(grade), out)
+        for line in grade.staff:
+            print(line)
+        print(f"score {grade.score:g}/{assignment.total_points:g} in {grade.seconds:.1f} s")
+    except BaseException:  # noqa: B036 - students always get an answer; staff get the traceback
+        traceback.print_exc(file=sys.stdout)
+        results_mod.write(results_mod.internal_error_results(), out)
+    return 0
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    """Grade the mutant corpus and print each variant's verdict; status 1 if any is wrong."""
+    from autograder.grade import corpus
+
+    cfg = config_mod.load(args.config)
+    assignment = cfg.assignment(args.assignment)
+    found = corpus.variants(Path(args.corpus), assignment, args.problem or None)
+    verdicts = corpus.run(cfg, assignment, found, choose_isolation(args.isolation), only_problems=bool(args.problem))
+    rows = [["variant", "verdict", "own problem", "why"]]
+    for v in verdicts:
+        own = f"{v.scores[v.variant.problem]:g}/{assignment.problem(v.variant.problem).points:g}"
+        rows.append([v.variant.label, "ok" if v.ok else "WRONG", own, v.reason])
+    print(_table(rows))
+    bad = sum(not v.ok for v in verdicts)
+    print(f"{len(verdicts) - bad} of {len(verdicts)} variants get the verdict they must")
+    return 1 if bad else 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    print(config_mod.describe_keys())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--config", default="grading.toml", help="path to grading.toml (default: ./grading.toml)")
+    top.add_argument("-v", "--verbose", action="store_true", help="log what the grader does")
+    sub = top.add_subparsers(dest="command", required=True)
+    isolation_help = "auto (bubblewrap if it works, else fallback), bubblewrap, or fallback"
+
+    b = sub.add_parser("build", help="build, prove and write every release bundle")
+    b.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    b.add_argument("--out", default="release", help="output folder (default: release)")
+    b.add_argument("--isolation", default=None, help=isolation_help)
+    b.set_defaults(func=cmd_build)
+
+    g = sub.add_parser("grade", help="grade one submission (a file, a folder or a zip)")
+    g.add_argument("submission")
+    g.add_argument("--assignment", required=True)
+    g.add_argument("--results", required=True, help="where to write results.json")
+    g.add_argument("--isolation", default=None, help=isolation_help)
+    g.set_defaults(func=cmd_grade)
+
+    s = sub.add_parser("gradescope", help="what run_autograder calls inside the container")
+    s.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    s.add_argument("--assignment", default=None, help="default: the ASSIGNMENT file beside grading.toml")
+    s.add_argument("--isolation", default=None, help=isolation_help)
+    s.set_defaults(func=cmd_gradescope)
+
+    c = sub.add_parser("corpus", help="grade the mutant corpus and check every verdict")
+    c.add_argument("--assignment", required=True)
+    c.add_argument("--corpus", default="tests/corpus", help="default: tests/corpus")
+    c.add_argument("--problem", action="append", help="only variants of this problem (repeatable; grades only those problems)")
+    c.add_argument("--isolation", default=None, help=isolation_help)
+    c.set_defaults(func=cmd_corpus)
+
+    k = sub.add_parser("keys", help="list every grading.toml key with its meaning")
+    k.set_defaults(func=cmd_keys)
+    return top
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except (ConfigError, BuildError, SandboxError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+

@@ -1,0 +1,80 @@
+"""The mutant corpus: known-wrong and known-right variants, and the verdict each must get.
+
+A corpus file ``<corpus>/<assignment>/bugs/<problem>__<slug>.py`` (or ``correct/...``) is
+Python appended to the reference upload, redefining that problem's names. A bug must lose
+points on its own problem and on no other; a correct variant must keep full marks everywhere.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from autograder.config import Assignment, Config
+from autograder.grade.engine import Grade, grade_uploads, reference_source
+from autograder.grade.upload import Upload
+from autograder.sandbox.runner import Isolation
+
+KINDS = ("bugs", "correct")
+
+
+@dataclass(frozen=True)
+class Variant:
+    kind: str  # "bugs" or "correct"
+    problem: str
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.path.stem}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    variant: Variant
+    ok: bool
+    scores: Dict[str, float]
+    reason: str
+
+
+def variants(corpus: Path, assignment: Assignment, problems: Optional[Sequence[str]] = None) -> List[Variant]:
+    found = []
+    ids = {p.id for p in assignment.problems}
+    for kind in KINDS:
+        for path in sorted((corpus / assignment.id / kind).glob("*.py")):
+            problem = path.stem.split("__", 1)[0]
+            if problem not in ids:
+                raise ValueError(f"{path}: the name should start with a problem id of {assignment.id} and '__' (one of {', '.join(sorted(ids))})")
+            if problems is None or problem in problems:
+                found.append(Variant(kind, problem, path))
+    return found
+
+
+def upload_text(config: Config, assignment: Assignment, variant: Variant) -> str:
+    return reference_source(config, assignment) + "\n\n# ---- corpus variant ----\n" + variant.path.read_text(encoding="utf-8")
+
+
+def judge(variant: Variant, grade: Grade) -> Verdict:
+    scores = grade.by_problem()
+    full = {p.problem.id: p.problem.points for p in grade.problems}
+    others = [pid for pid in scores if pid != variant.problem and scores[pid] < full[pid] - 1e-9]
+    if variant.kind == "bugs":
+        caught = scores[variant.problem] < full[variant.problem] - 1e-9
+        ok = caught and not others
+        reason = "" if ok else ("not caught on its own problem" if not caught else f"also charged to {', '.join(others)}")
+    else:
+        lost = [pid for pid in scores if scores[pid] < full[pid] - 1e-9]
+        ok = not lost
+        reason = "" if ok else f"a correct variant lost points on {', '.join(lost)}"
+    return Verdict(variant, ok, scores, reason)
+
+
+def run(config: Config, assignment: Assignment, found: List[Variant], isolation: Optional[Isolation] = None, only_problems: bool = False) -> List[Verdict]:
+    """Grade every variant (all problems, unless ``only_problems`` narrows to the variants' own)."""
+    if only_problems:
+        wanted = {v.problem for v in found}
+        assignment = dataclasses.replace(assignment, problems=tuple(p for p in assignment.problems if p.id in wanted))
+    uploads = {v.label: Upload(upload_text(config, assignment, v)) for v in found}
+    grades = grade_uploads(config, assignment, uploads, isolation)
+    return [judge(v, grades[v.label]) for v in found]

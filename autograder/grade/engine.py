@@ -1,0 +1,267 @@
+"""Grade one upload: problems → sandboxed sessions → check results. Never imports submission code.
+
+Data flows one way: the config names the problems, the hidden-test modules give each problem's
+checks, each problem runs in its own sandbox session, and the outcome is a ``Grade`` (plain
+data) that ``results.py`` turns into Gradescope's ``results.json``.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import logging
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import hypothesis.errors
+import hypothesis.reporting
+
+from autograder.assign.export import merge
+from autograder.checking.compare import CheckFailed
+from autograder.checking.registry import Check, Context
+from autograder.checking.student import MissingSymbol, Student, SubmissionError
+from autograder.config import Assignment, Config, ConfigError, Problem
+from autograder.grade.upload import Upload, resolve
+from autograder.sandbox.runner import Isolation, Sandbox, SessionEnded, choose_isolation
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    problem: str
+    name: str
+    score: float
+    max_score: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ProblemResult:
+    problem: Problem
+    checks: Tuple[CheckResult, ...]
+    note: str = ""  # said once for the whole problem (import error, timeout, missing name)
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 6)
+
+
+@dataclass
+class Grade:
+    assignment: Assignment
+    problems: List[ProblemResult]
+    notes: List[str] = field(default_factory=list)  # for the student
+    staff: List[str] = field(default_factory=list)  # for course staff only
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(sum(p.score for p in self.problems), 6)
+
+    def by_problem(self) -> Dict[str, float]:
+        return {p.problem.id: p.score for p in self.problems}
+
+
+# ---------------------------------------------------------------------------------------------
+# The trusted inputs: reference module and hidden checks
+
+
+def reference_source(config: Config, assignment: Assignment) -> str:
+    files = [(name, (config.root / "solutions" / name).read_text(encoding="utf-8")) for name in assignment.sources]
+    return merge(files, f"{assignment.upload}: the reference solution of {assignment.id} (staff only).")
+
+
+@lru_cache(maxsize=None)
+def _load_module(name: str, source: str, filename: str) -> ModuleType:
+    module = ModuleType(name)
+    module.__file__ = filename
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    exec(compile(source, filename, "exec"), module.__dict__)
+    return module
+
+
+def imported_modules(source: str) -> Tuple[str, ...]:
+    """Top-level modules that ``source`` imports, in order (for the fork server to preload)."""
+    names: List[str] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level and node.module != "__future__":
+            names.append(node.module)
+    return tuple(dict.fromkeys(names))
+
+
+def reference_module(config: Config, assignment: Assignment) -> ModuleType:
+    name = f"reference_{assignment.id.replace('-', '_')}"
+    return _load_module(name, reference_source(config, assignment), f"<reference {assignment.id}>")
+
+
+def hidden_dir(config: Config, assignment: Assignment) -> Path:
+    return config.root / "hidden" / assignment.id
+
+
+def load_checks(config: Config, assignment: Assignment) -> Dict[str, List[Check]]:
+    """Every check of the assignment by problem id; ids must match ``grading.toml`` both ways."""
+    folder = hidden_dir(config, assignment)
+    by_problem: Dict[str, List[Check]] = {p.id: [] for p in assignment.problems}
+    listed = {p.id for p in config.assignment(assignment.id).problems}  # `assignment` may be a subset
+    unknown: List[str] = []
+    for path in sorted(folder.glob("*.py")):
+        name = f"hidden_{assignment.id.replace('-', '_')}_{path.stem}"
+        module = sys.modules.get(name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise ConfigError(f"{path}: cannot be loaded as a module")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        checks = getattr(module, "checks", None)
+        if checks is None:
+            continue
+        for check in checks.items:
+            if check.problem in by_problem:
+                by_problem[check.problem].append(check)
+            elif check.problem not in listed:
+                unknown.append(f"{path.name}: {check.problem!r}")
+    if unknown:
+        raise ConfigError(f"{config.path}: hidden tests name problems that [assignments.{assignment.id}] does not list: {', '.join(unknown)}")
+    untested = [pid for pid, found in by_problem.items() if not found]
+    if untested:
+        raise ConfigError(f"{folder}: no hidden checks for problem(s) {', '.join(untested)} listed in {config.path.name}")
+    return by_problem
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+def _all_fail(problem: Problem, checks: List[Check], note: str) -> ProblemResult:
+    total = sum(c.weight for c in checks)
+    results = tuple(CheckResult(problem.id, c.name, 0.0, problem.points * c.weight / total, False, "") for c in checks)
+    return ProblemResult(problem, results, note)
+
+
+def _explain(exc: BaseException, student: Student, errors: Sequence[str] = ()) -> str:
+    """A failure message for the student: what was called, expected and returned, and a reproducer."""
+    if isinstance(exc, CheckFailed):
+        message = str(exc)
+    elif isinstance(exc, SubmissionError):
+        message = f"calling {exc.call} raised {exc.kind}: {exc.message}"
+        if exc.trace:
+            message += "\n" + "\n".join("  " + line for line in exc.trace.strip().splitlines()[-8:])
+    elif isinstance(exc, MissingSymbol):
+        return str(exc)
+    elif isinstance(exc, hypothesis.errors.Unsatisfiable):
+        return (
+            "not graded: this problem is checked through your own building blocks, and they raised on "
+            "every input tried, so fix them first. The last error was:\n  " + (errors[-1] if errors else "(none)")
+        )
+    else:
+        LOG.warning("check raised %s: %s", type(exc).__name__, "".join(traceback.format_exception(exc))[-2000:])
+        message = f"the grader could not use what your code returned ({type(exc).__name__}: {str(exc)[:300]})"
+    repro = student.reproducer()
+    if repro:
+        message += "\nReproduce (smallest failing example found):\n" + "\n".join("  " + l for l in repro.splitlines())
+    return message
+
+
+def _run_check(check: Check, ctx: Context, weight_total: float, problem: Problem) -> CheckResult:
+    max_score = problem.points * check.weight / weight_total
+    ctx.prerequisite_errors.clear()
+    try:
+        with hypothesis.reporting.with_reporter(lambda _text: None):
+            check.func(ctx)
+    except SessionEnded:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of a check is that check's verdict
+        if ctx.student.session.ended is not None:
+            raise ctx.student.session.ended from exc
+        return CheckResult(problem.id, check.name, 0.0, max_score, False, _explain(exc, ctx.student, ctx.prerequisite_errors))
+    return CheckResult(problem.id, check.name, max_score, max_score, True)
+
+
+def _grade_problem(sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType) -> ProblemResult:
+    with sandbox.session(problem.limits, name) as session:
+        if session.import_error is not None:
+            err = session.import_error
+            detail = f"\n{err['traceback']}" if err.get("traceback") else ""
+            return _all_fail(problem, checks, f"importing your file raised {err['type']}: {err['message']}{detail}")
+        missing = [s for s in problem.symbols if s not in (session.imported or [])]
+        if missing:
+            return _all_fail(problem, checks, f"your file defines no {', '.join(missing)}: check the spelling and that it is at the top level.")
+        student = Student(session)
+        ctx = Context(student, ref, problem.max_examples)
+        total = sum(c.weight for c in checks)
+        results: List[CheckResult] = []
+        for index, check in enumerate(checks):
+            try:
+                results.append(_run_check(check, ctx, total, problem))
+            except SessionEnded as ended:
+                note = ended.reason
+                if ended.output.strip():
+                    note += "\nLast output of your code:\n" + ended.output.strip()[-1000:]
+                if student.reproducer():
+                    note += "\nIt happened while running:\n" + "\n".join("  " + l for l in student.reproducer().splitlines())
+                failed = _all_fail(problem, checks[index:], note).checks
+                return ProblemResult(problem, tuple(results) + failed, note)
+        return ProblemResult(problem, tuple(results))
+
+
+def _blocked(assignment: Assignment, checks: Dict[str, List[Check]], upload: Upload) -> Optional[Grade]:
+    """A Grade of zero with the reason, when there is nothing that can run."""
+    blocker = upload.problem or upload.syntax_error
+    if blocker is None:
+        return None
+    grade = Grade(assignment, [_all_fail(p, checks[p.id], blocker) for p in assignment.problems], notes=upload.notes + [blocker])
+    return grade
+
+
+def grade_uploads(
+    config: Config, assignment: Assignment, uploads: Dict[str, Upload], isolation: Optional[Isolation] = None
+) -> Dict[str, Grade]:
+    """Grade several uploads of one trusted author in one sandbox (see ``Sandbox``); by label."""
+    checks = load_checks(config, assignment)
+    ref = reference_module(config, assignment)
+    grades: Dict[str, Grade] = {}
+    runnable: Dict[str, str] = {}
+    for index, (label, upload) in enumerate(uploads.items()):
+        blocked = _blocked(assignment, checks, upload)
+        if blocked is not None:
+            grades[label] = blocked
+        else:
+            runnable[label] = f"upload{index}.py" if len(uploads) > 1 else assignment.upload
+    if not runnable:
+        return grades
+    isolation = isolation or choose_isolation()
+    files = {name: uploads[label].source or "" for label, name in runnable.items()}
+    preload = imported_modules(reference_source(config, assignment))
+    with Sandbox(files, isolation, preload) as sandbox:
+        for label, name in runnable.items():
+            started = time.monotonic()
+            grade = Grade(assignment, [], notes=list(uploads[label].notes), staff=[f"isolation: {isolation.describe()}"])
+            for problem in assignment.problems:
+                t0 = time.monotonic()
+                grade.problems.append(_grade_problem(sandbox, name, problem, checks[problem.id], ref))
+                grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")
+            grade.seconds = time.monotonic() - started
+            grades[label] = grade
+    return {label: grades[label] for label in uploads}
+
+
+def grade_source(config: Config, assignment: Assignment, upload: Upload, isolation: Optional[Isolation] = None) -> Grade:
+    started = time.monotonic()
+    grade = grade_uploads(config, assignment, {"upload": upload}, isolation)["upload"]
+    grade.seconds = time.monotonic() - started  # start-up of the sandbox included
+    return grade
+
+
+def grade_path(config: Config, assignment: Assignment, path: Path, isolation: Optional[Isolation] = None) -> Grade:
+    return grade_source(config, assignment, resolve(path, assignment.upload), isolation)

@@ -1,0 +1,142 @@
+"""Find the file to grade in what a student uploaded, and say plainly what is wrong with it.
+
+Accepted: the upload file itself, a folder or a zip holding it (at any depth), a file of another
+name when it is the only Python file, or a notebook (its code cells are used). The result is
+always one UTF-8 Python source written to a fresh folder; nothing here runs submission code.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_ZIP_MEMBERS = 200
+
+
+@dataclass
+class Upload:
+    """The source to grade, or why there is none; ``notes`` are said to the student either way."""
+
+    source: Optional[str]
+    problem: Optional[str] = None
+    syntax_error: Optional[str] = None
+    notes: List[str] = field(default_factory=list)
+
+
+def _decode(data: bytes, name: str, notes: List[str]) -> Optional[str]:
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        notes.append(
+            f"{name} is not UTF-8 text (byte {exc.start} cannot be read): save it as UTF-8 "
+            "(in most editors: Save with Encoding > UTF-8) and upload it again."
+        )
+        return None
+
+
+def _notebook_source(data: bytes, name: str, notes: List[str]) -> Optional[str]:
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+        cells = notebook["cells"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        notes.append(f"{name} is not a readable Jupyter notebook: export your code with the last cell of the notebook instead.")
+        return None
+    code = []
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            text = cell.get("source", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            # IPython magics and shell lines are not Python: drop them.
+            code.append("\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    notes.append(f"graded the code cells of the notebook {name}; next time upload the exported .py file.")
+    return "\n\n".join(code) + "\n"
+
+
+def _from_files(files: List[tuple], expected: str, notes: List[str]) -> Upload:
+    """``files`` is (relative path, bytes); choose the one to grade."""
+    by_name = [f for f in files if Path(f[0]).name == expected]
+    python = [f for f in files if f[0].endswith(".py") and not Path(f[0]).name.startswith(".")]
+    notebooks = [f for f in files if f[0].endswith(".ipynb")]
+    if by_name:
+        chosen = sorted(by_name, key=lambda f: (f[0].count("/"), f[0]))[0]
+        if chosen[0] != expected:
+            notes.append(f"graded {chosen[0]} (found inside the upload).")
+    elif len(python) == 1:
+        chosen = python[0]
+        notes.append(f"no file named {expected} was uploaded; graded {chosen[0]} instead. Name your file {expected}.")
+    elif len(python) > 1:
+        names = ", ".join(sorted(f[0] for f in python)[:10])
+        return Upload(None, f"the upload holds several Python files ({names}) and none is named {expected}: upload only {expected}.", notes=notes)
+    elif len(notebooks) == 1:
+        source = _notebook_source(notebooks[0][1], notebooks[0][0], notes)
+        return _checked(source, notebooks[0][0], notes)
+    else:
+        return Upload(None, f"the upload holds no Python file: upload {expected}, written by the export script.", notes=notes)
+    name, data = chosen
+    if not data.strip():
+        return Upload(None, f"{name} is empty: export your code again and upload the written file.", notes=notes)
+    source = _decode(data, name, notes)
+    if source is None and not notes:
+        return Upload(None, f"{name} is not a text file (it holds binary data): upload the .py file the export script wrote.", notes=notes)
+    return _checked(source, name, notes)
+
+
+def _checked(source: Optional[str], name: str, notes: List[str]) -> Upload:
+    if source is None:
+        return Upload(None, notes[-1] if notes else f"{name} could not be read.", notes=notes[:-1] if notes else notes)
+    try:
+        ast.parse(source, filename=name)
+    except SyntaxError as exc:
+        line = (exc.text or "").rstrip("\n")
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        message = f"{name} has a syntax error at {where}: {exc.msg}\n    {line}\nFix it (run `python {name}` to see it), then upload again."
+        return Upload(source, None, syntax_error=message, notes=notes)
+    except (ValueError, RecursionError) as exc:
+        return Upload(None, f"{name} cannot be parsed as Python ({exc}).", notes=notes)
+    return Upload(source, notes=notes)
+
+
+def _read_zip(path: Path, notes: List[str]) -> Optional[List[tuple]]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
+            if len(members) > MAX_ZIP_MEMBERS:
+                notes.append(f"the zip holds {len(members)} files; at most {MAX_ZIP_MEMBERS} are read.")
+                members = members[:MAX_ZIP_MEMBERS]
+            files = []
+            for member in members:
+                if member.file_size > MAX_UPLOAD_BYTES:
+                    continue
+                files.append((member.filename, archive.read(member)))
+            return files
+    except (zipfile.BadZipFile, OSError):
+        return None
+
+
+def resolve(path: Path, expected: str) -> Upload:
+    """What to grade in ``path`` (a file, a folder or a zip)."""
+    notes: List[str] = []
+    path = Path(path)
+    if path.is_dir():
+        files = []
+        for item in sorted(path.rglob("*")):
+            if item.is_file() and not item.is_symlink() and item.stat().st_size <= MAX_UPLOAD_BYTES:
+                files.append((item.relative_to(path).as_posix(), item.read_bytes()))
+        return _from_files(files, expected, notes)
+    if not path.is_file():
+        return Upload(None, f"nothing was uploaded at {path}.")
+    if path.stat().st_size > MAX_UPLOAD_BYTES:
+        return Upload(None, f"{path.name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: upload only {expected}.")
+    if zipfile.is_zipfile(path) and not path.name.endswith(".py"):
+        files = _read_zip(path, notes)
+        if files is None:
+            return Upload(None, f"{path.name} is not a readable zip: upload {expected} itself.")
+        return _from_files(files, expected, notes)
+    return _from_files([(path.name, path.read_bytes())], expected, notes)
+

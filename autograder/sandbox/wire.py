@@ -1,0 +1,250 @@
+"""The wire format between the trusted grader and the sandboxed child.
+
+Plain data only, never pickles: every value becomes tagged JSON, arrays become raw bytes in
+base64 with their dtype and shape. The same module runs on both sides (it is copied into the
+sandbox beside ``child.py``), so it imports nothing from the ``autograder`` package.
+
+Frames are a 4-byte big-endian length followed by that many bytes of UTF-8 JSON.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import struct
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024  # one request or response; a larger one is refused
+MAX_DEPTH = 8  # nesting of lists/tuples/dicts in one value
+MAX_ITEMS = 10_000  # elements of one list/tuple/dict
+MAX_STR = 100_000  # characters of one string
+
+_HEADER = struct.Struct(">I")
+
+# numpy cannot hold bfloat16: such tensors travel as float32 and keep their dtype's name.
+_TORCH_DTYPES: Dict[str, torch.dtype] = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+_WIRE_NUMPY = {name: ("float32" if name == "bfloat16" else name) for name in _TORCH_DTYPES}
+
+
+class WireError(Exception):
+    """A frame or value that does not follow the wire format."""
+
+
+class Opaque:
+    """A value that is not plain data (a subclass of int, a custom object, ...), seen from outside.
+
+    It keeps only the type's name and a bounded ``repr``: nothing of it can run in the grader.
+    """
+
+    def __init__(self, type_name: str, text: str):
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object: {self.text}>"
+
+
+class Handle:
+    """A reference to an object that lives in the child (a module, a tokenizer, ...)."""
+
+    def __init__(self, ident: int, type_name: str):
+        self.ident = ident
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} in the submission>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Framing
+
+
+def write_frame(fd: int, message: Any) -> None:
+    data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    if len(data) > MAX_FRAME_BYTES:
+        raise WireError(f"frame of {len(data)} bytes exceeds {MAX_FRAME_BYTES}")
+    payload = _HEADER.pack(len(data)) + data
+    view = memoryview(payload)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exact(fd: int, size: int) -> Optional[bytes]:
+    chunks: List[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int) -> Optional[Any]:
+    """The next message, or None at end of stream (including a frame cut short)."""
+    header = read_exact(fd, _HEADER.size)
+    if header is None:
+        return None
+    (size,) = _HEADER.unpack(header)
+    if size > MAX_FRAME_BYTES:
+        raise WireError(f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
+    data = read_exact(fd, size)
+    if data is None:
+        return None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WireError(f"frame is not JSON: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+# Captured at import, before any submission code runs, so that a submission that rebinds
+# builtins in its own process cannot change how its values are described.
+_type = type
+_isinstance = isinstance
+
+
+def _float_text(value: float) -> str:
+    return repr(value) if math.isfinite(value) else str(value)
+
+
+def _array_payload(array: np.ndarray) -> Dict[str, Any]:
+    array = np.ascontiguousarray(array)
+    return {
+        "shape": list(array.shape),
+        "data": base64.b64encode(array.tobytes()).decode("ascii"),
+    }
+
+
+def encode(value: Any, store: Optional[Callable[[Any], int]] = None, depth: int = 0) -> Dict[str, Any]:
+    """Describe ``value`` as tagged JSON.
+
+    Exact types only: a subclass of ``int`` or ``Tensor`` is not an ``int`` or a ``Tensor`` here.
+    Objects that are not plain data become handles when ``store`` is given (the child keeps
+    them), otherwise opaque descriptions.
+    """
+    if depth > MAX_DEPTH:
+        raise WireError("value nested too deeply")
+    kind = _type(value)
+    if value is None:
+        return {"t": "none"}
+    if kind is bool:
+        return {"t": "bool", "v": value}
+    if kind is int:
+        return {"t": "int", "v": str(value)}
+    if kind is float:
+        return {"t": "float", "v": _float_text(value)}
+    if kind is str:
+        if len(value) > MAX_STR:
+            raise WireError(f"string of {len(value)} characters exceeds {MAX_STR}")
+        return {"t": "str", "v": value}
+    if kind in (list, tuple):
+        if len(value) > MAX_ITEMS:
+            raise WireError(f"sequence of {len(value)} items exceeds {MAX_ITEMS}")
+        return {"t": kind.__name__, "v": [encode(item, store, depth + 1) for item in value]}
+    if kind is dict:
+        if len(value) > MAX_ITEMS:
+            raise WireError(f"dict of {len(value)} items exceeds {MAX_ITEMS}")
+        return {"t": "dict", "v": [[encode(k, store, depth + 1), encode(v, store, depth + 1)] for k, v in value.items()]}
+    if kind is torch.Tensor or kind is torch.nn.Parameter:
+        name = str(value.dtype).replace("torch.", "")
+        if name not in _TORCH_DTYPES:
+            return {"t": "opaque", "type": f"Tensor[{name}]", "text": "tensor of an unsupported dtype"}
+        tensor = torch.Tensor.detach(value).cpu()
+        if name == "bfloat16":
+            tensor = tensor.to(torch.float32)
+        payload = _array_payload(tensor.numpy())
+        return {"t": "tensor", "dtype": name, **payload}
+    if kind is np.ndarray:
+        if value.dtype.name not in _WIRE_NUMPY.values():
+            return {"t": "opaque", "type": f"ndarray[{value.dtype.name}]", "text": "array of an unsupported dtype"}
+        return {"t": "ndarray", "dtype": value.dtype.name, **_array_payload(value)}
+    if _isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.name in _WIRE_NUMPY.values():
+        return {"t": "npscalar", "dtype": value.dtype.name, **_array_payload(np.asarray(value))}
+    if kind is Handle:
+        return encode_handle(value)
+    type_name = f"{kind.__module__}.{kind.__qualname__}"
+    if store is not None:
+        return {"t": "handle", "id": store(value), "type": type_name}
+    return {"t": "opaque", "type": type_name, "text": _safe_repr(value)}
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a submission's __repr__ may raise anything
+        text = f"<repr raised {_type(exc).__name__}>"
+    if not _isinstance(text, str):
+        text = "<repr returned a non-string>"
+    return text[:200]
+
+
+def _array(obj: Dict[str, Any], dtype_name: str) -> np.ndarray:
+    raw = base64.b64decode(obj["data"])
+    shape = tuple(int(n) for n in obj["shape"])
+    array = np.frombuffer(raw, dtype=np.dtype(dtype_name))
+    if array.size != int(np.prod(shape, dtype=np.int64)):
+        raise WireError("array data does not match its shape")
+    return array.reshape(shape).copy()
+
+
+def decode(obj: Any, resolve: Optional[Callable[[int], Any]] = None) -> Any:
+    """Rebuild a value from tagged JSON. Tensors and arrays are built anew from raw bytes."""
+    if not _isinstance(obj, dict) or "t" not in obj:
+        raise WireError(f"not a tagged value: {str(obj)[:100]}")
+    tag = obj["t"]
+    if tag == "none":
+        return None
+    if tag == "bool":
+        return bool(obj["v"])
+    if tag == "int":
+        return int(obj["v"])
+    if tag == "float":
+        return float(obj["v"])
+    if tag == "str":
+        return str(obj["v"])
+    if tag == "list":
+        return [decode(item, resolve) for item in obj["v"]]
+    if tag == "tuple":
+        return tuple(decode(item, resolve) for item in obj["v"])
+    if tag == "dict":
+        return {decode(k, resolve): decode(v, resolve) for k, v in obj["v"]}
+    if tag == "tensor":
+        name = obj["dtype"]
+        if name not in _TORCH_DTYPES:
+            raise WireError(f"unknown tensor dtype {name}")
+        return torch.from_numpy(_array(obj, _WIRE_NUMPY[name])).to(_TORCH_DTYPES[name])
+    if tag == "ndarray":
+        return _array(obj, obj["dtype"])
+    if tag == "npscalar":
+        return _array(obj, obj["dtype"])[()]
+    if tag == "handle":
+        if resolve is not None:
+            return resolve(int(obj["id"]))
+        return Handle(int(obj["id"]), str(obj["type"]))
+    if tag == "opaque":
+        return Opaque(str(obj["type"]), str(obj["text"]))
+    raise WireError(f"unknown tag {tag!r}")
+
+
+def encode_handle(handle: Handle) -> Dict[str, Any]:
+    return {"t": "handle", "id": handle.ident, "type": handle.type_name}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root and with network, when it builds the autograder image.
+# Everything grading needs is installed here, pinned; nothing is downloaded at grading time.
+# TORCH_INDEX: where the CPU build of torch comes from (set it empty to use PyPI and pip's own
+# configuration only, as the offline container test does).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+TORCH_INDEX="${TORCH_INDEX-https://download.pytorch.org/whl/cpu}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends python3.11 python3.11-venv bubblewrap ca-certificates
+python3.11 -m venv "$ROOT/venv"
+extra=()
+if [ -n "$TORCH_INDEX" ]; then extra=(--extra-index-url "$TORCH_INDEX"); fi
+"$ROOT/venv/bin/pip" install --no-cache-dir "${extra[@]}" -r "$HERE/requirements.txt"
+# Compile and import once now, so that the first submission does not pay for it.
+"$ROOT/venv/bin/python" -c "import torch, numpy, hypothesis"
+chmod 755 "$ROOT" "$ROOT/venv"
