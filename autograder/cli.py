@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import List, Optional
 
 from autograder import config as config_mod
+from autograder.assign.export import ExportError
+from autograder.assign.markers import MarkerError
 from autograder.build.release import BuildError, build
 from autograder.config import ConfigError
 from autograder.grade import results as results_mod
@@ -103,7 +105,11 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     cfg = config_mod.load(args.config)
     assignment = cfg.assignment(args.assignment)
     found = corpus.variants(Path(args.corpus), assignment, args.problem or None)
-    verdicts = corpus.run(cfg, assignment, found, choose_isolation(args.isolation), only_problems=bool(args.problem))
+    isolation = choose_isolation(args.isolation)
+    if args.problem:
+        verdicts = corpus.run(cfg, assignment, found, isolation, only_problems=True)
+    else:
+        verdicts = corpus.run_parallel(cfg, assignment, found, isolation, args.jobs)
     rows = [["variant", "verdict", "own problem", "why"]]
     for v in verdicts:
         own = f"{v.scores[v.variant.problem]:g}/{assignment.problem(v.variant.problem).points:g}"
@@ -149,6 +155,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--assignment", required=True)
     c.add_argument("--corpus", default="tests/corpus", help="default: tests/corpus")
     c.add_argument("--problem", action="append", help="only variants of this problem (repeatable; grades only those problems)")
+    c.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
     c.add_argument("--isolation", default=None, help=isolation_help)
     c.set_defaults(func=cmd_corpus)
 
@@ -162,7 +169,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (ConfigError, BuildError, SandboxError) as exc:
+    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

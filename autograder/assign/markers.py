@@ -64,7 +64,8 @@ def find_regions(text: str, path: Path) -> List[Region]:
         elif stripped == END:
             if open_at is None:
                 raise MarkerError(f"{path}:{number}: {END} without a {BEGIN} before it")
-            inside = [name for first, last, name in functions if first < open_at and number <= last]
+            # The END marker may follow the function's last statement (comments are not in the AST).
+            inside = [name for first, last, name in functions if first < open_at <= last]
             if not inside:
                 raise MarkerError(f"{path}:{open_at}: a solution region must sit inside a function body")
             indent = lines[open_at - 1][: len(lines[open_at - 1]) - len(lines[open_at - 1].lstrip())]

@@ -7,9 +7,11 @@ points on its own problem and on no other; a correct variant must keep full mark
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from autograder.config import Assignment, Config
 from autograder.grade.engine import Grade, grade_uploads, reference_source
@@ -68,6 +70,31 @@ def judge(variant: Variant, grade: Grade) -> Verdict:
         ok = not lost
         reason = "" if ok else f"a correct variant lost points on {', '.join(lost)}"
     return Verdict(variant, ok, scores, reason)
+
+
+def _run_chunk(config_path: str, assignment_id: str, paths: List[Tuple[str, str, str]], isolation_mode: str) -> List[Tuple[str, bool, Dict[str, float], str]]:
+    """One worker's share (plain data in and out, for a process pool)."""
+    from autograder import config as config_mod
+
+    config = config_mod.load(Path(config_path))
+    assignment = config.assignment(assignment_id)
+    found = [Variant(kind, problem, Path(path)) for kind, problem, path in paths]
+    return [(v.variant.label, v.ok, v.scores, v.reason) for v in run(config, assignment, found, Isolation(isolation_mode))]
+
+
+def run_parallel(config: Config, assignment: Assignment, found: List[Variant], isolation: Isolation, jobs: int) -> List[Verdict]:
+    """``run`` split over ``jobs`` processes (each with its own sandbox); same verdicts, in order."""
+    if jobs <= 1 or len(found) < 2:
+        return run(config, assignment, found, isolation)
+    chunks = [found[i::jobs] for i in range(jobs)]
+    context = multiprocessing.get_context("spawn")  # no fork of a process that has run torch
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [
+            pool.submit(_run_chunk, str(config.path), assignment.id, [(v.kind, v.problem, str(v.path)) for v in chunk], isolation.mode)
+            for chunk in chunks
+        ]
+        done = {label: (ok, scores, reason) for future in futures for label, ok, scores, reason in future.result()}
+    return [Verdict(v, done[v.label][0], done[v.label][1], done[v.label][2]) for v in found]
 
 
 def run(config: Config, assignment: Assignment, found: List[Variant], isolation: Optional[Isolation] = None, only_problems: bool = False) -> List[Verdict]:

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import hypothesis.errors
+import torch
 import hypothesis.reporting
 
 from autograder.assign.export import merge
@@ -189,6 +190,14 @@ def _run_check(check: Check, ctx: Context, weight_total: float, problem: Problem
 
 
 def _grade_problem(sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType) -> ProblemResult:
+    try:
+        return _grade_in_session(sandbox, name, problem, checks, ref)
+    except SessionEnded as ended:  # it ended while importing the file, before any check ran
+        note = ended.reason + (f"\nLast output of your code:\n{ended.output.strip()[-1000:]}" if ended.output.strip() else "")
+        return _all_fail(problem, checks, f"importing your file failed: {note}")
+
+
+def _grade_in_session(sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType) -> ProblemResult:
     with sandbox.session(problem.limits, name) as session:
         if session.import_error is not None:
             err = session.import_error
@@ -228,32 +237,36 @@ def grade_uploads(
     config: Config, assignment: Assignment, uploads: Dict[str, Upload], isolation: Optional[Isolation] = None
 ) -> Dict[str, Grade]:
     """Grade several uploads of one trusted author in one sandbox (see ``Sandbox``); by label."""
-    checks = load_checks(config, assignment)
-    ref = reference_module(config, assignment)
+    # The grader's own tensors are tiny: more threads would only spin and steal the core the
+    # submission's process needs (the container has half a CPU).
+    torch.set_num_threads(1)
+    source = reference_source(config, assignment)
+    runnable = {label: f"upload{i}.py" if len(uploads) > 1 else assignment.upload for i, label in enumerate(uploads)}
+    runnable = {label: name for label, name in runnable.items() if uploads[label].problem is None and uploads[label].syntax_error is None}
     grades: Dict[str, Grade] = {}
-    runnable: Dict[str, str] = {}
-    for index, (label, upload) in enumerate(uploads.items()):
-        blocked = _blocked(assignment, checks, upload)
-        if blocked is not None:
-            grades[label] = blocked
-        else:
-            runnable[label] = f"upload{index}.py" if len(uploads) > 1 else assignment.upload
-    if not runnable:
-        return grades
+    if not runnable:  # nothing can run: say why, without starting a sandbox
+        checks = load_checks(config, assignment)
+        return {label: _blocked(assignment, checks, upload) or Grade(assignment, []) for label, upload in uploads.items()}
     isolation = isolation or choose_isolation()
     files = {name: uploads[label].source or "" for label, name in runnable.items()}
-    preload = imported_modules(reference_source(config, assignment))
-    with Sandbox(files, isolation, preload) as sandbox:
-        for label, name in runnable.items():
+    # The sandbox starts first: its process imports torch while this one loads the checks.
+    with Sandbox(files, isolation, imported_modules(source)) as sandbox:
+        checks = load_checks(config, assignment)
+        ref = reference_module(config, assignment)
+        for label, upload in uploads.items():
+            blocked = _blocked(assignment, checks, upload)
+            if blocked is not None:
+                grades[label] = blocked
+                continue
             started = time.monotonic()
-            grade = Grade(assignment, [], notes=list(uploads[label].notes), staff=[f"isolation: {isolation.describe()}"])
+            grade = Grade(assignment, [], notes=list(upload.notes), staff=[f"isolation: {isolation.describe()}"])
             for problem in assignment.problems:
                 t0 = time.monotonic()
-                grade.problems.append(_grade_problem(sandbox, name, problem, checks[problem.id], ref))
+                grade.problems.append(_grade_problem(sandbox, runnable[label], problem, checks[problem.id], ref))
                 grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")
             grade.seconds = time.monotonic() - started
             grades[label] = grade
-    return {label: grades[label] for label in uploads}
+    return grades
 
 
 def grade_source(config: Config, assignment: Assignment, upload: Upload, isolation: Optional[Isolation] = None) -> Grade:

@@ -129,11 +129,26 @@ def _child_env() -> Dict[str, str]:
     return env
 
 
-def _python_roots() -> List[str]:
-    roots = {sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
-    exe = os.path.realpath(sys.executable)
-    roots.add(os.path.dirname(os.path.dirname(exe)))
-    return sorted(r for r in roots if r and r != "/" and not r.startswith("/usr"))
+VENV_DIR = "/venv"
+
+
+def _python_binds() -> List[str]:
+    """Bind the interpreter read-only: its base installation where it is, and a virtual
+    environment at the neutral ``/venv``, so the sandbox does not even learn the repository's path."""
+    binds: List[str] = []
+    base = os.path.realpath(sys.base_prefix)
+    if not base.startswith("/usr"):
+        binds += ["--ro-bind", base, base]
+    if sys.prefix != sys.base_prefix:
+        binds += ["--ro-bind", os.path.realpath(sys.prefix), VENV_DIR]
+    return binds
+
+
+def _sandbox_python() -> str:
+    """The interpreter's path as seen inside the bubblewrap sandbox."""
+    if sys.prefix != sys.base_prefix:
+        return f"{VENV_DIR}/bin/{os.path.basename(sys.executable)}"
+    return sys.executable
 
 
 def _bwrap_command(child_dir: str, upload_dir: str) -> List[str]:
@@ -141,8 +156,7 @@ def _bwrap_command(child_dir: str, upload_dir: str) -> List[str]:
     for path in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/ld.so.cache", "/etc/alternatives"):
         if os.path.exists(path):
             cmd += ["--ro-bind", path, path]
-    for root in _python_roots():
-        cmd += ["--ro-bind", root, root]
+    cmd += _python_binds()
     cmd += ["--ro-bind", child_dir, GRADER_DIR, "--ro-bind", upload_dir, UPLOAD_DIR]
     cmd += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
     return cmd
@@ -190,6 +204,7 @@ class Sandbox:
     _to: int = field(default=-1, init=False)
     _from: int = field(default=-1, init=False)
     _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False)
+    _greeted: bool = field(default=False, init=False)
 
     def __enter__(self) -> "Sandbox":
         self._tmp = tempfile.TemporaryDirectory(prefix="autograder-")
@@ -216,12 +231,14 @@ class Sandbox:
         if self.isolation.mode == "bubblewrap":
             self.upload_root = UPLOAD_DIR
             prefix = _bwrap_command(str(child_dir), str(upload_dir))
+            interpreter = _sandbox_python()
             script = f"{GRADER_DIR}/child.py"
         else:
             self.upload_root = str(upload_dir)
             prefix = []
+            interpreter = sys.executable
             script = str(child_dir / "child.py")
-        self._command = prefix + [sys.executable, "-s", "-B", "-P", script]
+        self._command = prefix + [interpreter, "-s", "-B", "-P", script]
         self._start()
         return self
 
@@ -233,6 +250,8 @@ class Sandbox:
     # -- process management -------------------------------------------------------------------
 
     def _start(self) -> None:
+        """Start the fork server without waiting for it: it imports torch while the caller works.
+        The first session waits for its greeting (``_ready``)."""
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
         # The child sees our pipe ends as fds 3 (requests) and 4 (answers).
@@ -249,6 +268,11 @@ class Sandbox:
         os.close(to_r)
         os.close(from_w)
         self._to, self._from = to_w, from_r
+        self._greeted = False
+
+    def _ready(self) -> None:
+        if self._greeted:
+            return
         hello = self._read(time.monotonic() + START_TIMEOUT)
         if hello is None or "ok" not in hello:
             raise SandboxError(f"the sandbox did not start ({self.isolation.mode}): {hello}")
@@ -258,6 +282,7 @@ class Sandbox:
             answer = self._read(time.monotonic() + START_TIMEOUT)
             if answer is None or "ok" not in answer:
                 raise SandboxError(f"the sandbox did not preload {self.preload}: {answer}")
+        self._greeted = True
 
     def _stop(self) -> None:
         for fd in (self._to, self._from):
@@ -279,6 +304,7 @@ class Sandbox:
     def restart(self) -> None:
         self._stop()
         self._start()
+        self._ready()
 
     # -- frames ---------------------------------------------------------------------------------
 
@@ -310,6 +336,7 @@ class Sandbox:
             if len(self.uploads) != 1:
                 raise SandboxError("name the upload: this sandbox holds several")
             name = next(iter(self.uploads))
+        self._ready()
         return Session(self, limits, f"{self.upload_root}/{name}")
 
 
@@ -428,6 +455,8 @@ def _exit_reason(code: Optional[int], limits: Limits) -> str:
         return f"the submission used more than {limits.time_seconds:g} s of CPU time"
     if code == -signal.SIGSEGV:
         return "the submission's process crashed (segmentation fault)"
+    if code == 70:
+        return "the submission's process failed outside your functions (did your file replace Python, numpy or torch functions?)"
     if code < 0:
         return f"the submission's process was ended by signal {signal.Signals(-code).name}"
     return f"the submission's process exited with status {code} (sys.exit or os._exit in the submission?)"

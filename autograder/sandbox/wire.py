@@ -128,7 +128,7 @@ def _float_text(value: float) -> str:
 
 
 def _array_payload(array: np.ndarray) -> Dict[str, Any]:
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
     return {
         "shape": list(array.shape),
         "data": base64.b64encode(array.tobytes()).decode("ascii"),

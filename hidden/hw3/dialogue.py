@@ -1,0 +1,583 @@
+"""Hidden tests for Part 4: MyTokenizer, DialogueGPT and DialogueLoss.
+
+DialogueGPT runs the submission's own Transformer (Part 2). So that a bug there is charged to
+Part 2 only, DialogueGPT is compared with the submission's own ``transformer`` and ``head``
+applied to the embeddings (composition), and whenever a behavioural property fails, the
+submission's own Transformer is examined first: if it raises, or is itself not causal under a
+causal mask, the example is not this problem's to judge and passes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from hypothesis import strategies as st
+from nltk.tokenize import word_tokenize
+
+from autograder.checking.compare import expect, expect_equal, expect_tensor, expect_type, fail
+from autograder.checking.registry import Checks, Context
+from autograder.checking.strategies import MAX_SEED, randn, seeded
+from autograder.checking.student import SubmissionError
+
+checks = Checks()
+
+SPECIALS = ["<START>", "<PAD>", "<UNK>"]
+START, PAD, UNK = 0, 1, 2
+
+
+# -------------------------------------------------------------------------------------------
+# MyTokenizer
+
+# Letters-only words (capitalised ones sort before lower-case ones) and punctuation. Texts are
+# these pieces joined by spaces, some punctuation written straight after a word ("yes,"), which
+# NLTK's word tokenizer splits off.
+WORDS = ["Hello", "I", "The", "You", "am", "are", "cat", "dog", "good", "hello", "here", "mat", "no", "the", "yes", "zebra"]
+PUNCTUATION = [",", ".", "!", "?", ";", ":"]
+GLUED = [",", "!", "?", ";", ":"]
+UNSEEN = ["bird", "Zoo", "quite"]  # never in a drawn raw_text: always unknown
+
+
+def words_of(text: str) -> List[str]:
+    """The spec's word splitting (needs no downloaded data)."""
+    return word_tokenize(text, preserve_line=True)
+
+
+@st.composite
+def texts(draw: st.DrawFn, pool: Sequence[str], min_size: int = 0, max_size: int = 8) -> str:
+    pieces = draw(st.lists(st.sampled_from(list(pool) + PUNCTUATION), min_size=min_size, max_size=max_size))
+    text = ""
+    for piece in pieces:
+        glue = piece in GLUED and text and text[-1].isalpha() and draw(st.booleans())
+        text += piece if glue or not text else " " + piece
+    return text
+
+
+@dataclass(frozen=True)
+class TokenizerCase:
+    raw_text: str
+    text: str
+
+    @property
+    def vocab(self) -> List[str]:
+        return SPECIALS + sorted(set(words_of(self.raw_text)))
+
+    def ids(self, text: str) -> List[int]:
+        index = {token: i for i, token in enumerate(self.vocab)}
+        return [START] + [index.get(word, UNK) for word in words_of(text)]
+
+
+@st.composite
+def tokenizer_cases(draw: st.DrawFn) -> TokenizerCase:
+    return TokenizerCase(draw(texts(WORDS, min_size=1, max_size=10)), draw(texts(WORDS + UNSEEN)))
+
+
+def _new_tokenizer(ctx: Context, case: TokenizerCase):
+    return ctx.student.new("MyTokenizer", case.raw_text)
+
+
+@checks.add("tokenizer", "vocab is <START>, <PAD>, <UNK> then the sorted distinct words; tok_to_id, id_to_token, vocab_size and len agree")
+def tokenizer_vocab(ctx: Context) -> None:
+    def body(case: TokenizerCase) -> None:
+        tok = _new_tokenizer(ctx, case)
+        want = case.vocab
+        vocab = tok.attr("vocab").get()
+        expect_type(vocab, [list], f"{tok.name}.vocab", f"{tok.name}.vocab")
+        expect_equal(
+            vocab,
+            want,
+            f"{tok.name}.vocab",
+            f"{tok.name}.vocab",
+            hint='the special tokens "<START>", "<PAD>", "<UNK>" (ids 0, 1, 2), then sorted(set(word_tokenize(raw_text, preserve_line=True)))',
+        )
+        tok_to_id = tok.attr("tok_to_id").get()
+        expect_type(tok_to_id, [dict], f"{tok.name}.tok_to_id", f"{tok.name}.tok_to_id")
+        expect_equal(tok_to_id, {t: i for i, t in enumerate(want)}, f"{tok.name}.tok_to_id", f"{tok.name}.tok_to_id")
+        id_to_token = tok.attr("id_to_token").get()
+        expect_type(id_to_token, [dict, list], f"{tok.name}.id_to_token", f"{tok.name}.id_to_token")
+        for i, token in enumerate(want):
+            got = id_to_token.get(i) if isinstance(id_to_token, dict) else (id_to_token[i] if i < len(id_to_token) else None)
+            expect_equal(got, token, f"{tok.name}.id_to_token[{i}]", f"{tok.name}.id_to_token")
+        expect_equal(tok.attr("vocab_size").get(), len(want), f"{tok.name}.vocab_size", f"{tok.name}.vocab_size")
+        expect_equal(tok.attr("__len__")(), len(want), f"len({tok.name})", f"len({tok.name})")
+
+    ctx.forall(tokenizer_cases(), body)
+
+
+def _hint_encode(got: List[int], want: List[int]) -> str:
+    if got == want[1:]:
+        return "encode must start with the id of <START> (0), then one id per word"
+    if [i for i in want if i != UNK] == got:
+        return "a word that is not in the vocabulary must become the id of <UNK> (2), not be dropped"
+    return "the id of <START> (0), then one id per word of word_tokenize(text, preserve_line=True), unknown words as <UNK> (2)"
+
+
+@checks.add("tokenizer", "encode gives a LongTensor: the <START> id, then one id per word, unknown words as <UNK>", weight=2)
+def tokenizer_encode(ctx: Context) -> None:
+    def body(case: TokenizerCase) -> None:
+        tok = _new_tokenizer(ctx, case)
+        call = f"{tok.name}.encode({case.text!r})"
+        got = tok.attr("encode")(case.text)
+        want = case.ids(case.text)
+        expect_type(got, [torch.Tensor], "ids", call)
+        expect(got.dtype == torch.long, f"ids.dtype={got.dtype}, but should be torch.int64 (torch.long) [{call}]")
+        expect(got.dim() == 1, f"ids.shape={tuple(got.shape)}, but should be ({len(want)},), a 1-D tensor [{call}]")
+        expect_equal(got.tolist(), want, "ids.tolist()", call, hint=_hint_encode(got.tolist(), want))
+
+    ctx.forall(tokenizer_cases(), body)
+
+
+@st.composite
+def decode_cases(draw: st.DrawFn):
+    case = draw(tokenizer_cases())
+    size = len(case.vocab)
+    return case, draw(st.lists(st.integers(0, size - 1), max_size=8)), draw(st.booleans())
+
+
+@checks.add("tokenizer", "decode of a list or a 1-D tensor of ids joins their tokens with single spaces")
+def tokenizer_decode(ctx: Context) -> None:
+    def body(example) -> None:
+        case, ids, as_list = example
+        tok = _new_tokenizer(ctx, case)
+        arg = list(ids) if as_list else torch.tensor(ids, dtype=torch.long)
+        call = f"{tok.name}.decode({list(ids) if as_list else 'torch.tensor(' + str(list(ids)) + ')'})"
+        got = tok.attr("decode")(arg)
+        want = " ".join(case.vocab[i] for i in ids)
+        hint = "join the tokens with single spaces: ' '.join(...)" if isinstance(got, str) and got == "".join(case.vocab[i] for i in ids) else ""
+        expect_equal(got, want, "text", call, hint=hint)
+
+    ctx.forall(decode_cases(), body)
+
+
+@checks.add("tokenizer", "decode(encode(text)) is '<START>' then the words of text, unknown ones as <UNK>, separated by spaces")
+def tokenizer_round_trip(ctx: Context) -> None:
+    def body(case: TokenizerCase) -> None:
+        tok = _new_tokenizer(ctx, case)
+        ids = tok.attr("encode")(case.text)
+        call = f"{tok.name}.decode({tok.name}.encode({case.text!r}))"
+        got = tok.attr("decode")(ids)
+        known = set(case.vocab)
+        want = " ".join(["<START>"] + [w if w in known else "<UNK>" for w in words_of(case.text)])
+        expect_equal(got, want, "text", call)
+
+    ctx.forall(tokenizer_cases(), body)
+
+
+# -------------------------------------------------------------------------------------------
+# DialogueGPT
+
+
+@dataclass(frozen=True)
+class GPTCase:
+    batch: int
+    length: int
+    vocab: int
+    max_n: int
+    dim: int
+    attn_dim: int
+    mlp_dim: int
+    heads: int
+    layers: int
+    seed: int
+
+    @property
+    def args(self) -> Tuple[int, ...]:
+        return (self.vocab, self.max_n, self.dim, self.attn_dim, self.mlp_dim, self.heads, self.layers)
+
+    def ids(self, offset: int = 0) -> torch.Tensor:
+        return torch.randint(0, self.vocab, (self.batch, self.length), generator=seeded(self.seed + offset))
+
+
+@st.composite
+def gpt_cases(draw: st.DrawFn, min_len: int = 1) -> GPTCase:
+    length = draw(st.integers(min_len, 5))
+    return GPTCase(
+        batch=draw(st.integers(1, 2)),
+        length=length,
+        vocab=draw(st.integers(3, 8)),
+        max_n=length + draw(st.integers(0, 2)),
+        dim=draw(st.integers(3, 5)),  # LayerNorm over 1 or 2 features loses almost everything
+        attn_dim=draw(st.integers(1, 3)),
+        mlp_dim=draw(st.integers(1, 4)),
+        heads=draw(st.integers(1, 2)),
+        layers=draw(st.integers(1, 2)),
+        seed=draw(st.integers(0, MAX_SEED)),
+    )
+
+
+def _randomise(module, seed: int) -> None:
+    """Distinct seeded values in every floating parameter, whatever the submission's layout."""
+    state = module.state_dict()
+    expect_type(state, [dict], f"{module.name}.state_dict()", f"{module.name}.state_dict()")
+    fresh = {}
+    for i, (key, value) in enumerate(state.items()):
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            fresh[key] = randn(seed + i, *value.shape) * 0.5
+        else:
+            fresh[key] = value
+    module.load_state_dict(fresh)
+
+
+def _new_gpt(ctx: Context, case: GPTCase):
+    model = ctx.student.new("DialogueGPT", *case.args)
+    _randomise(model, case.seed)
+    return model
+
+
+def _causal(length: int) -> torch.Tensor:
+    return torch.tril(torch.ones(length, length))
+
+
+def _transformer_out(model, h: torch.Tensor, mask: Optional[torch.Tensor], return_attn: bool = False) -> Optional[torch.Tensor]:
+    """The submission's own ``model.transformer(h, attn_mask=mask)[0]``, or None if it raises or
+    does not return (out, attn) with out of h's shape."""
+    try:
+        kwargs = {"attn_mask": mask, "return_attn": True} if return_attn else {"attn_mask": mask}
+        result = model.attr("transformer")(h, **kwargs)
+    except SubmissionError:
+        return None
+    if not (isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[0], torch.Tensor)):
+        return None
+    out = result[0]
+    return out if tuple(out.shape) == tuple(h.shape) else None
+
+
+def _transformer_broken(model, case: GPTCase) -> bool:
+    """Whether the submission's own Transformer fails under a causal mask (Part 2's to judge)."""
+    h = randn(case.seed + 7, case.batch, case.length, case.dim)
+    mask = _causal(case.length)
+    return _transformer_out(model, h, mask) is None or _transformer_out(model, h, mask, return_attn=True) is None
+
+
+def _logits(model, ids: torch.Tensor, case: GPTCase, call: str) -> Optional[torch.Tensor]:
+    """The logits of ``model(ids)``, checked; None when the submission's Transformer is to blame."""
+    try:
+        result = model(ids)
+    except SubmissionError:
+        if _transformer_broken(model, case):
+            return None
+        raise
+    want = (int(ids.shape[0]), int(ids.shape[1]), case.vocab)
+    ok = isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[0], torch.Tensor) and tuple(result[0].shape) == want
+    if not ok and _transformer_broken(model, case):
+        return None
+    expect_type(result, [tuple, list], "the result", call)
+    expect(len(result) == 2, f"len(result)={len(result)}, but should be 2 (logits, alphas) [{call}]")
+    logits = result[0]
+    expect_type(logits, [torch.Tensor], "logits", call)
+    expect(
+        tuple(logits.shape) == want,
+        f"logits.shape={tuple(logits.shape)}, but should be {want} [{call}]",
+        "(B, T, vocab_size): one row of logits per position",
+    )
+    return logits
+
+
+@checks.add("dialogue_gpt", "forward returns (logits, alphas) with logits of shape (B, T, vocab_size)")
+def gpt_shapes(ctx: Context) -> None:
+    def body(case: GPTCase) -> None:
+        model = _new_gpt(ctx, case)
+        _logits(model, case.ids(), case, f"{model.name}(input_ids)")
+
+    ctx.forall(gpt_cases(), body)
+
+
+@st.composite
+def causal_cases(draw: st.DrawFn):
+    case = draw(gpt_cases(min_len=2))
+    return case, draw(st.integers(1, case.length - 1))
+
+
+def _transformer_causal(model, case: GPTCase, first: int) -> bool:
+    """Whether the submission's own Transformer, given a causal mask, keeps positions < first
+    independent of the inputs at positions >= first."""
+    h = randn(case.seed + 11, case.batch, case.length, case.dim)
+    h2 = h.clone()
+    h2[:, first:] = randn(case.seed + 12, case.batch, case.length - first, case.dim)
+    out = _transformer_out(model, h, _causal(case.length))
+    out2 = _transformer_out(model, h2, _causal(case.length))
+    if out is None or out2 is None:
+        return False
+    return bool(torch.allclose(out[:, :first], out2[:, :first], atol=1e-5, rtol=1e-4))
+
+
+@checks.add("dialogue_gpt", "causal: changing later tokens never changes the logits at earlier positions", weight=2)
+def gpt_causal(ctx: Context) -> None:
+    def body(example) -> None:
+        case, first = example
+        model = _new_gpt(ctx, case)
+        ids = case.ids()
+        changed = ids.clone()
+        later = case.ids(offset=1)[:, first:]
+        later[:, 0] = (ids[:, first] + 1 + later[:, 0] % (case.vocab - 1)) % case.vocab  # differs for sure
+        changed[:, first:] = later
+        before = _logits(model, ids, case, f"{model.name}(ids)")
+        if before is None:
+            return
+        call = f"{model.name}(ids2) where ids2 differs from ids only at positions {first}..{case.length - 1}"
+        after = _logits(model, changed, case, call)
+        if after is None:
+            return
+        diff = (after[:, :first] - before[:, :first]).abs().amax(dim=-1)  # (B, first)
+        bad = ~(diff <= 1e-5 + 1e-4 * before[:, :first].abs().amax(dim=-1))
+        if not bad.any():
+            return
+        if not _transformer_causal(model, case, first):
+            return  # the submission's Transformer leaks the future itself: Part 2's to judge
+        b, i = (int(v) for v in bad.nonzero()[0])
+        fail(
+            f"logits[{b}, {i}] changed when only tokens {first}..{case.length - 1} changed, but should not: "
+            f"position {i} may only see tokens 0..{i} [{call}]\n"
+            f"  {model.name}(ids)[0][{b}, {i}]:  {before[b, i].numpy().round(4).tolist()}\n"
+            f"  {model.name}(ids2)[0][{b}, {i}]: {after[b, i].numpy().round(4).tolist()}\n"
+            "  hint: pass the Transformer a causal mask, 1 where row i may attend to column j, i.e. j <= i "
+            "(torch.tril of ones)"
+        )
+
+    ctx.forall(causal_cases(), body)
+
+
+@st.composite
+def repeated_cases(draw: st.DrawFn):
+    case = draw(gpt_cases(min_len=2))
+    return case, draw(st.lists(st.integers(0, case.vocab - 1), min_size=case.batch, max_size=case.batch))
+
+
+@checks.add("dialogue_gpt", "positions matter: one token repeated gives different logits at different positions")
+def gpt_positions(ctx: Context) -> None:
+    def body(example) -> None:
+        case, tokens = example
+        model = _new_gpt(ctx, case)
+        ids = torch.tensor(tokens, dtype=torch.long)[:, None].expand(case.batch, case.length).contiguous()
+        call = f"{model.name}(ids) with ids[b] = token {tokens[0]} repeated {case.length} times"
+        logits = _logits(model, ids, case, call)
+        if logits is None:
+            return
+        first = logits[:, :1].expand_as(logits)
+        same = torch.isclose(logits, first, atol=1e-5, rtol=1e-4).all()
+        if same:
+            fail(
+                f"logits[0, i] is the same for every position i, but should differ: the model cannot tell "
+                f"positions apart [{call}]\n  logits[0, 0]: {logits[0, 0].numpy().round(4).tolist()}\n"
+                "  hint: add pos_embeddings(torch.arange(T)) to the token embeddings; attention alone is blind to order"
+            )
+
+    ctx.forall(repeated_cases(), body)
+
+
+def _mask_forms(batch: int, length: int) -> List[Tuple[str, torch.Tensor]]:
+    tril = _causal(length)
+    return [
+        ("torch.tril(torch.ones(T, T))", tril),
+        ("a (T, T) bool causal mask", tril.bool()),
+        ("a (B, T, T) causal mask", tril.expand(batch, length, length).contiguous()),
+        ("a (B, T, T) bool causal mask", tril.bool().expand(batch, length, length).contiguous()),
+    ]
+
+
+@checks.add(
+    "dialogue_gpt",
+    "logits equal head(transformer(token_embeddings(ids) + pos_embeddings(0..T-1), causal mask)) through your own transformer and head",
+    weight=2,
+)
+def gpt_composition(ctx: Context) -> None:
+    def body(case: GPTCase) -> None:
+        model = _new_gpt(ctx, case)
+        ids = case.ids()
+        call = f"{model.name}(ids)"
+        logits = _logits(model, ids, case, call)
+        if logits is None:
+            return
+        state = model.state_dict()
+        for key, shape in (("token_embeddings.weight", (case.vocab, case.dim)), ("pos_embeddings.weight", (case.max_n, case.dim))):
+            layer = key.split(".")[0]
+            rows = "vocab_size" if layer == "token_embeddings" else "max_N"
+            expect(
+                key in state and isinstance(state[key], torch.Tensor) and tuple(state[key].shape) == shape,
+                f"{model.name}.state_dict() has no {key!r} of shape {shape}, but should: "
+                f"{layer} = nn.Embedding({rows}, dim) [{model.name}.state_dict()]",
+            )
+        h = state["token_embeddings.weight"][ids] + state["pos_embeddings.weight"][: case.length]  # (B, T, dim)
+        wanted = []
+        for text, mask in _mask_forms(case.batch, case.length):
+            out = _transformer_out(model, h, mask)
+            if out is None:
+                continue
+            want = model.attr("head")(out)
+            if isinstance(want, torch.Tensor) and tuple(want.shape) == tuple(logits.shape):
+                if torch.allclose(logits.to(torch.float64), want.to(torch.float64), atol=1e-5, rtol=1e-4):
+                    return
+                wanted.append((text, want))
+        if not wanted:
+            return  # the submission's own transformer cannot be run on these embeddings: Part 2's to judge
+        text, want = wanted[0]
+        expect_tensor(
+            logits,
+            want,
+            "logits",
+            f"{call} compared with {model.name}.head({model.name}.transformer(h, attn_mask={text})[0]), "
+            f"h = token_embeddings.weight[ids] + pos_embeddings.weight[:T]",
+            hint=_diagnose_gpt(model, h, state, ids, logits, case),
+        )
+
+    ctx.forall(gpt_cases(), body)
+
+
+def _diagnose_gpt(model, h: torch.Tensor, state: dict, ids: torch.Tensor, logits: torch.Tensor, case: GPTCase) -> str:
+    """Which known mistake the logits match, by running the submission's own blocks on it."""
+    tokens_only = state["token_embeddings.weight"][ids]
+    guesses = [
+        (h, None, "your logits match no mask at all: every position then sees the future; pass a causal mask"),
+        (h, torch.triu(torch.ones(case.length, case.length)), "your logits match an upper-triangular mask (torch.triu): row i must allow columns j <= i, the lower triangle (torch.tril)"),
+        (tokens_only, _causal(case.length), "your logits match no positional embedding: add pos_embeddings(torch.arange(T)) to the token embeddings"),
+    ]
+    for inputs, mask, hint in guesses:
+        out = _transformer_out(model, inputs, mask)
+        if out is None:
+            continue
+        want = model.attr("head")(out)
+        if isinstance(want, torch.Tensor) and tuple(want.shape) == tuple(logits.shape) and torch.allclose(logits, want, atol=1e-5, rtol=1e-4):
+            return hint
+    return "add token and positional embeddings, run the Transformer with a causal mask (1 where j <= i), then the head"
+
+
+# -------------------------------------------------------------------------------------------
+# DialogueLoss
+
+
+@dataclass(frozen=True)
+class LossCase:
+    lengths: Tuple[int, ...]  # real tokens per row (<START> included), each >= 2
+    length: int  # T
+    vocab: int
+    seed: int
+
+    @property
+    def mask(self) -> torch.Tensor:
+        return (torch.arange(self.length)[None, :] < torch.tensor(self.lengths)[:, None]).long()  # (B, T)
+
+    @property
+    def ids(self) -> torch.Tensor:
+        """<START>, real tokens (ids 2..V-1), then <PAD> on the right."""
+        real = torch.randint(UNK, self.vocab, (len(self.lengths), self.length), generator=seeded(self.seed))
+        ids = torch.where(self.mask.bool(), real, torch.full_like(real, PAD))
+        ids[:, 0] = START
+        return ids
+
+    @property
+    def logits(self) -> torch.Tensor:
+        return randn(self.seed + 1, len(self.lengths), self.length, self.vocab) * 2
+
+
+@st.composite
+def loss_cases(draw: st.DrawFn, max_batch: int = 4) -> LossCase:
+    length = draw(st.integers(2, 6))
+    batch = draw(st.integers(1, max_batch))
+    lengths = tuple(draw(st.lists(st.integers(2, length), min_size=batch, max_size=batch)))
+    return LossCase(lengths, length, draw(st.integers(3, 6)), draw(st.integers(0, MAX_SEED)))
+
+
+def _loss(ctx: Context, logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, call: str) -> torch.Tensor:
+    loss_fn = ctx.student.new("DialogueLoss")
+    loss = loss_fn(logits, ids, mask)
+    expect_type(loss, [torch.Tensor], "loss", call)
+    expect(loss.dim() == 0, f"loss.shape={tuple(loss.shape)}, but should be () (a 0-d scalar tensor) [{call}]", "average to one number")
+    expect(loss.is_floating_point(), f"loss.dtype={loss.dtype}, but should be a floating dtype [{call}]")
+    return loss
+
+
+def _pairs_mean(logits: torch.Tensor, ids: torch.Tensor, keep: torch.Tensor, shift: int = 1, per_sequence: bool = False) -> float:
+    """Mean cross-entropy of logits[b, i - shift] against ids[b, i] over keep[b, i] (float64)."""
+    logits = logits.to(torch.float64)
+    b, t, v = logits.shape
+    losses = torch.zeros(b, t, dtype=torch.float64)
+    for i in range(shift, t):
+        losses[:, i] = F.cross_entropy(logits[:, i - shift], ids[:, i], reduction="none")
+    keep = keep.to(torch.float64).clone()
+    keep[:, :shift] = 0
+    if per_sequence:
+        return float(((losses * keep).sum(1) / keep.sum(1)).mean())
+    return float((losses * keep).sum() / keep.sum())
+
+
+def _diagnose_loss(got: float, logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> str:
+    t = ids.shape[1]
+    wrong_way = torch.zeros_like(mask)
+    wrong_way[:, 1:] = mask[:, :-1]
+    guesses = [
+        (_pairs_mean(logits, ids, mask, shift=0), "no one-step shift: logits[b, i - 1] predicts input_ids[b, i], so compare logits[:, :-1] with input_ids[:, 1:]"),
+        (_pairs_mean(logits, ids, torch.ones_like(mask)), "padding is supervised: only targets with inp_mask[b, i] == 1 count"),
+        (_pairs_mean(logits, ids, wrong_way), "the mask is shifted the wrong way: a target input_ids[b, i] counts when its own inp_mask[b, i] is 1, so use inp_mask[:, 1:]"),
+        (_pairs_mean(logits, ids, mask, per_sequence=True), "the mean is taken per sequence and then over the batch; take one mean over all supervised tokens of the batch"),
+    ]
+    for value, hint in guesses:
+        if math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-5):
+            return hint
+    return f"the mean over every (b, i) with 1 <= i < {t} and inp_mask[b, i] == 1 of cross_entropy(logits[b, i-1], input_ids[b, i])"
+
+
+@checks.add("dialogue_loss", "the loss is a 0-d floating-point tensor")
+def loss_scalar(ctx: Context) -> None:
+    def body(case: LossCase) -> None:
+        _loss(ctx, case.logits, case.ids, case.mask, "loss_fn(logits, input_ids, inp_mask)")
+
+    ctx.forall(loss_cases(), body, max_examples=5)
+
+
+@st.composite
+def single_target_cases(draw: st.DrawFn) -> LossCase:
+    length = draw(st.integers(2, 6))
+    return LossCase((2,), length, draw(st.integers(3, 6)), draw(st.integers(0, MAX_SEED)))
+
+
+@checks.add("dialogue_loss", "with one real token after <START>, the loss is the cross-entropy of logits[0, 0] against it (one-step shift)")
+def loss_shift(ctx: Context) -> None:
+    def body(case: LossCase) -> None:
+        logits, ids, mask = case.logits, case.ids, case.mask
+        call = f"loss_fn(logits, input_ids={ids.tolist()}, inp_mask={mask.tolist()})"
+        loss = _loss(ctx, logits, ids, mask, call)
+        want = F.cross_entropy(logits[0, 0:1], ids[0, 1:2]).reshape(())
+        expect_tensor(loss, want, "loss", call, hint=_diagnose_loss(float(loss), logits, ids, mask))
+
+    ctx.forall(single_target_cases(), body)
+
+
+@checks.add("dialogue_loss", "logits that predict padding, and the last position's logits, do not change the loss")
+def loss_invariance(ctx: Context) -> None:
+    def body(case: LossCase) -> None:
+        logits, ids, mask = case.logits, case.ids, case.mask
+        b, t, v = logits.shape
+        free = torch.zeros(b, t, dtype=torch.bool)  # logits[b, i] predicts nothing that counts
+        free[:, :-1] = mask[:, 1:] == 0
+        free[:, -1] = True
+        changed = logits.clone()
+        noise = randn(case.seed + 2, b, t, v) * 3
+        changed[free] = noise[free]
+        call = f"loss_fn(logits, input_ids, inp_mask={mask.tolist()})"
+        before = _loss(ctx, logits, ids, mask, call)
+        positions = [[int(x) for x in p] for p in free.nonzero()]
+        call2 = f"loss_fn(logits2, input_ids, inp_mask={mask.tolist()}) where logits2 differs from logits only at [b, i] in {positions}"
+        after = _loss(ctx, changed, ids, mask, call2)
+        if not math.isclose(float(after), float(before), rel_tol=1e-5, abs_tol=1e-5):
+            fail(
+                f"loss={float(after):.6g} with logits2 and {float(before):.6g} with logits, but should be equal: "
+                f"logits[b, i] counts only if the target input_ids[b, i + 1] is a real token (inp_mask[b, i + 1] == 1), "
+                f"and the last position predicts nothing [{call2}]\n  hint: {_diagnose_loss(float(before), logits, ids, mask)}"
+            )
+
+    ctx.forall(loss_cases(), body)
+
+
+@checks.add("dialogue_loss", "equals the mean next-token cross-entropy over all supervised tokens of a padded batch", weight=2)
+def loss_differential(ctx: Context) -> None:
+    def body(case: LossCase) -> None:
+        logits, ids, mask = case.logits, case.ids, case.mask
+        call = f"loss_fn(logits, input_ids, inp_mask={mask.tolist()})"
+        loss = _loss(ctx, logits, ids, mask, call)
+        with torch.no_grad():
+            want = ctx.ref.DialogueLoss()(logits, ids, mask)
+        expect_tensor(loss, want, "loss", call, hint=_diagnose_loss(float(loss), logits, ids, mask))
+
+    ctx.forall(loss_cases(), body)

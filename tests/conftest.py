@@ -1,0 +1,102 @@
+"""Shared fixtures: the repository's config, a narrowed project for fast engine tests, one build."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder import config as config_mod  # noqa: E402
+from autograder.grade.engine import reference_source  # noqa: E402
+
+ATTENTION_TOML = """
+[defaults]
+time_limit = {time_limit}
+memory_limit = 2048
+max_examples = 10
+
+[assignments.hw3]
+title = "Attention only"
+upload = "my_llm_implementation.py"
+sources = ["attention.py"]
+
+[[assignments.hw3.problems]]
+id = "attention_head"
+title = "AttentionHead"
+points = 4
+symbols = ["AttentionHead"]
+
+[[assignments.hw3.problems]]
+id = "multi_headed_attention"
+title = "MultiHeadedAttention"
+points = 3
+symbols = ["MultiHeadedAttention"]
+
+[[assignments.hw3.problems]]
+id = "transformer"
+title = "Transformer"
+points = 3
+symbols = ["Transformer"]
+"""
+
+
+def python() -> str:
+    return sys.executable
+
+
+def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([python(), "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def make_project(tmp: Path, toml: str, hidden: tuple = ("attention.py",)) -> Path:
+    """A project folder with its own grading.toml, the repository's solutions, and the named
+    hidden-test files of hw3 (the attention problems by default)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "grading.toml").write_text(toml, encoding="utf-8")
+    if not (tmp / "solutions").exists():
+        (tmp / "solutions").symlink_to(ROOT / "solutions")
+    (tmp / "hidden" / "hw3").mkdir(parents=True, exist_ok=True)
+    for name in hidden:
+        if not (tmp / "hidden" / "hw3" / name).exists():
+            (tmp / "hidden" / "hw3" / name).symlink_to(ROOT / "hidden" / "hw3" / name)
+    return tmp / "grading.toml"
+
+
+@pytest.fixture(scope="session")
+def repo_config():
+    return config_mod.load(ROOT / "grading.toml")
+
+
+@pytest.fixture(scope="session")
+def attention_project(tmp_path_factory):
+    """Attention problems only, with a short time limit: for engine and hostile-upload tests."""
+    path = make_project(tmp_path_factory.mktemp("attention"), ATTENTION_TOML.format(time_limit=8))
+    cfg = config_mod.load(path)
+    return cfg, cfg.assignment("hw3")
+
+
+@pytest.fixture(scope="session")
+def attention_reference(attention_project) -> str:
+    cfg, assignment = attention_project
+    return reference_source(cfg, assignment)
+
+
+@pytest.fixture(scope="session")
+def release_dir(tmp_path_factory) -> Path:
+    """One real build of every assignment, shared by the tests that inspect releases."""
+    out = tmp_path_factory.mktemp("release")
+    done = run_cli("build", "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def unzip(zip_path: Path, target: Path) -> Path:
+    shutil.unpack_archive(str(zip_path), str(target), "zip")
+    return target
