@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 from autograder.assign.export import merge
 from autograder.assign.markers import make_stub, solution_lines
 from autograder.config import Assignment, Config
-from autograder.grade.engine import Grade, grade_source, hidden_dir, reference_source
+from autograder.grade.engine import Grade, grade_uploads, hidden_files, reference_source
 from autograder.grade.upload import Upload
 from autograder.sandbox.runner import Isolation
 
@@ -105,15 +105,16 @@ def prove(config: Config, release: Release, isolation: Optional[Isolation] = Non
     """Refuse the release unless reference = full marks, stubs = zero, and nothing leaks."""
     assignment = release.assignment
     problems: List[str] = []
-    reference = grade_source(config, assignment, Upload(release.reference), isolation)
+    graded = grade_uploads(config, assignment, {"reference": Upload(release.reference), "stubs": Upload(release.stub_upload)}, isolation)
+    reference, blank = graded["reference"], graded["stubs"]
     for result in reference.problems:
         if abs(result.score - result.problem.points) > 1e-6:
             failed = [f"{c.name}: {c.message or result.note}" for c in result.checks if not c.passed]
             problems.append(f"the reference scores {result.score:g}/{result.problem.points:g} on {result.problem.id}: " + "; ".join(failed)[:1500])
-    blank = grade_source(config, assignment, Upload(release.stub_upload), isolation)
     for result in blank.problems:
         if result.score != 0:
-            problems.append(f"the untouched stubs score {result.score:g} on {result.problem.id} (it must be 0)")
+            passed = [c.name for c in result.checks if c.passed]
+            problems.append(f"the untouched stubs score {result.score:g} on {result.problem.id} (it must be 0); passing: {'; '.join(passed)}")
     problems += _leaks(config, assignment, release.student)
     release.proof = [reference, blank]
     if problems:
@@ -124,8 +125,8 @@ def _autograder_files(config: Config, assignment: Assignment) -> Dict[str, bytes
     files: Dict[str, bytes] = {}
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         files[f"autograder/{path.relative_to(PACKAGE_DIR).as_posix()}"] = path.read_bytes()
-    for path in sorted(hidden_dir(config, assignment).glob("*.py")):
-        files[f"hidden/{assignment.id}/{path.name}"] = path.read_bytes()
+    for path in hidden_files(config, assignment):
+        files[f"hidden/{path.relative_to(config.root / 'hidden').as_posix()}"] = path.read_bytes()
     for name in assignment.sources:
         files[f"solutions/{name}"] = (config.root / "solutions" / name).read_bytes()
     files["grading.toml"] = config.path.read_bytes()

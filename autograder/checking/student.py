@@ -40,6 +40,8 @@ def describe_value(value: Any, limit: int = 6) -> str:
         return f"<tensor of shape {tuple(value.shape)}, dtype {str(value.dtype).split('.')[-1]}>"
     if isinstance(value, dict) and value and all(isinstance(v, torch.Tensor) for v in value.values()):
         return "{" + ", ".join(f"{k!r}: <{tuple(v.shape)}>" for k, v in list(value.items())[:4]) + (", ..." if len(value) > 4 else "") + "}"
+    if isinstance(value, Remote):
+        return value.name
     if isinstance(value, (list, tuple)) and len(value) > limit * 4:
         return f"<{type(value).__name__} of {len(value)} items>"
     text = repr(value)
@@ -158,8 +160,22 @@ class Remote:
         return self._student._request(f"{self._text()}.state_dict()", {"op": "state", **self._where()})
 
 
+def _plain(value: Any) -> Any:
+    """An argument as the wire sees it: a proxy travels as its handle (only objects, not paths)."""
+    if isinstance(value, Remote):
+        if value.path:
+            raise ValueError(f"pass {value.name} itself, not an attribute path below it ({value.path})")
+        return value._handle
+    return value
+
+
 def _message(op: str, where: Dict[str, Any], args: tuple, kwargs: Dict[str, Any], grad: Optional[bool] = None) -> Dict[str, Any]:
-    message = {"op": op, **where, "args": [wire.encode(a) for a in args], "kwargs": {k: wire.encode(v) for k, v in kwargs.items()}}
+    message = {
+        "op": op,
+        **where,
+        "args": [wire.encode(_plain(a)) for a in args],
+        "kwargs": {k: wire.encode(_plain(v)) for k, v in kwargs.items()},
+    }
     if grad is not None:
         message["grad"] = grad
     return message

@@ -104,18 +104,21 @@ def reference_module(config: Config, assignment: Assignment) -> ModuleType:
     return _load_module(name, reference_source(config, assignment), f"<reference {assignment.id}>")
 
 
-def hidden_dir(config: Config, assignment: Assignment) -> Path:
-    return config.root / "hidden" / assignment.id
+def hidden_files(config: Config, assignment: Assignment) -> List[Path]:
+    """The assignment's hidden-test modules (``hidden`` globs under ``hidden/``), sorted, each once."""
+    base = config.root / "hidden"
+    found = {path for pattern in assignment.hidden for path in base.glob(pattern) if path.suffix == ".py"}
+    return sorted(found)
 
 
 def load_checks(config: Config, assignment: Assignment) -> Dict[str, List[Check]]:
     """Every check of the assignment by problem id; ids must match ``grading.toml`` both ways."""
-    folder = hidden_dir(config, assignment)
+    folder = config.root / "hidden"
     by_problem: Dict[str, List[Check]] = {p.id: [] for p in assignment.problems}
     listed = {p.id for p in config.assignment(assignment.id).problems}  # `assignment` may be a subset
     unknown: List[str] = []
-    for path in sorted(folder.glob("*.py")):
-        name = f"hidden_{assignment.id.replace('-', '_')}_{path.stem}"
+    for path in hidden_files(config, assignment):
+        name = "hidden_" + "_".join(path.relative_to(folder).with_suffix("").parts).replace("-", "_")
         module = sys.modules.get(name)
         if module is None:
             spec = importlib.util.spec_from_file_location(name, path)
@@ -136,7 +139,9 @@ def load_checks(config: Config, assignment: Assignment) -> Dict[str, List[Check]
         raise ConfigError(f"{config.path}: hidden tests name problems that [assignments.{assignment.id}] does not list: {', '.join(unknown)}")
     untested = [pid for pid, found in by_problem.items() if not found]
     if untested:
-        raise ConfigError(f"{folder}: no hidden checks for problem(s) {', '.join(untested)} listed in {config.path.name}")
+        raise ConfigError(
+            f"{folder}: no hidden checks (in {', '.join(assignment.hidden)}) for problem(s) {', '.join(untested)} listed in {config.path.name}"
+        )
     return by_problem
 
 

@@ -78,32 +78,28 @@ def _new_tokenizer(ctx: Context, case: TokenizerCase):
     return ctx.student.new("MyTokenizer", case.raw_text)
 
 
-@checks.add("tokenizer", "vocab is <START>, <PAD>, <UNK> then the sorted distinct words; tok_to_id, id_to_token, vocab_size and len agree")
-def tokenizer_vocab(ctx: Context) -> None:
-    def body(case: TokenizerCase) -> None:
-        tok = _new_tokenizer(ctx, case)
-        want = case.vocab
-        vocab = tok.attr("vocab").get()
-        expect_type(vocab, [list], f"{tok.name}.vocab", f"{tok.name}.vocab")
-        expect_equal(
-            vocab,
-            want,
-            f"{tok.name}.vocab",
-            f"{tok.name}.vocab",
-            hint='the special tokens "<START>", "<PAD>", "<UNK>" (ids 0, 1, 2), then sorted(set(word_tokenize(raw_text, preserve_line=True)))',
-        )
-        tok_to_id = tok.attr("tok_to_id").get()
-        expect_type(tok_to_id, [dict], f"{tok.name}.tok_to_id", f"{tok.name}.tok_to_id")
-        expect_equal(tok_to_id, {t: i for i, t in enumerate(want)}, f"{tok.name}.tok_to_id", f"{tok.name}.tok_to_id")
-        id_to_token = tok.attr("id_to_token").get()
-        expect_type(id_to_token, [dict, list], f"{tok.name}.id_to_token", f"{tok.name}.id_to_token")
-        for i, token in enumerate(want):
-            got = id_to_token.get(i) if isinstance(id_to_token, dict) else (id_to_token[i] if i < len(id_to_token) else None)
-            expect_equal(got, token, f"{tok.name}.id_to_token[{i}]", f"{tok.name}.id_to_token")
-        expect_equal(tok.attr("vocab_size").get(), len(want), f"{tok.name}.vocab_size", f"{tok.name}.vocab_size")
-        expect_equal(tok.attr("__len__")(), len(want), f"len({tok.name})", f"len({tok.name})")
-
-    ctx.forall(tokenizer_cases(), body)
+def _check_vocab(tok, case: TokenizerCase) -> None:
+    """The vocabulary attributes (given code, but they must survive the submission's edits)."""
+    want = case.vocab
+    vocab = tok.attr("vocab").get()
+    expect_type(vocab, [list], f"{tok.name}.vocab", f"{tok.name}.vocab")
+    expect_equal(
+        vocab,
+        want,
+        f"{tok.name}.vocab",
+        f"{tok.name}.vocab",
+        hint='the special tokens "<START>", "<PAD>", "<UNK>" (ids 0, 1, 2), then sorted(set(word_tokenize(raw_text, preserve_line=True)))',
+    )
+    tok_to_id = tok.attr("tok_to_id").get()
+    expect_type(tok_to_id, [dict], f"{tok.name}.tok_to_id", f"{tok.name}.tok_to_id")
+    expect_equal(tok_to_id, {t: i for i, t in enumerate(want)}, f"{tok.name}.tok_to_id", f"{tok.name}.tok_to_id")
+    id_to_token = tok.attr("id_to_token").get()
+    expect_type(id_to_token, [dict, list], f"{tok.name}.id_to_token", f"{tok.name}.id_to_token")
+    for i, token in enumerate(want):
+        got = id_to_token.get(i) if isinstance(id_to_token, dict) else (id_to_token[i] if i < len(id_to_token) else None)
+        expect_equal(got, token, f"{tok.name}.id_to_token[{i}]", f"{tok.name}.id_to_token")
+    expect_equal(tok.attr("vocab_size").get(), len(want), f"{tok.name}.vocab_size", f"{tok.name}.vocab_size")
+    expect_equal(tok.attr("__len__")(), len(want), f"len({tok.name})", f"len({tok.name})")
 
 
 def _hint_encode(got: List[int], want: List[int]) -> str:
@@ -114,7 +110,12 @@ def _hint_encode(got: List[int], want: List[int]) -> str:
     return "the id of <START> (0), then one id per word of word_tokenize(text, preserve_line=True), unknown words as <UNK> (2)"
 
 
-@checks.add("tokenizer", "encode gives a LongTensor: the <START> id, then one id per word, unknown words as <UNK>", weight=2)
+@checks.add(
+    "tokenizer",
+    "encode gives a LongTensor: the <START> id, then one id per word, unknown words as <UNK>; "
+    "the vocabulary is <START>, <PAD>, <UNK>, then the sorted distinct words",
+    weight=2,
+)
 def tokenizer_encode(ctx: Context) -> None:
     def body(case: TokenizerCase) -> None:
         tok = _new_tokenizer(ctx, case)
@@ -125,6 +126,7 @@ def tokenizer_encode(ctx: Context) -> None:
         expect(got.dtype == torch.long, f"ids.dtype={got.dtype}, but should be torch.int64 (torch.long) [{call}]")
         expect(got.dim() == 1, f"ids.shape={tuple(got.shape)}, but should be ({len(want)},), a 1-D tensor [{call}]")
         expect_equal(got.tolist(), want, "ids.tolist()", call, hint=_hint_encode(got.tolist(), want))
+        _check_vocab(tok, case)
 
     ctx.forall(tokenizer_cases(), body)
 
@@ -207,6 +209,15 @@ def gpt_cases(draw: st.DrawFn, min_len: int = 1) -> GPTCase:
     )
 
 
+def _values(t: torch.Tensor) -> str:
+    return "[" + ", ".join(f"{float(v):.6g}" for v in t.reshape(-1)) + "]"
+
+
+def _forget_calls_since(ctx: Context, mark: int) -> None:
+    """Drop from the reproducer the read-only calls made only to word a failure message."""
+    del ctx.student.log[mark:]
+
+
 def _randomise(module, seed: int) -> None:
     """Distinct seeded values in every floating parameter, whatever the submission's layout."""
     state = module.state_dict()
@@ -214,7 +225,7 @@ def _randomise(module, seed: int) -> None:
     fresh = {}
     for i, (key, value) in enumerate(state.items()):
         if isinstance(value, torch.Tensor) and value.is_floating_point():
-            fresh[key] = randn(seed + i, *value.shape) * 0.5
+            fresh[key] = randn(seed + i, *value.shape)
         else:
             fresh[key] = value
     module.load_state_dict(fresh)
@@ -316,22 +327,26 @@ def gpt_causal(ctx: Context) -> None:
         before = _logits(model, ids, case, f"{model.name}(ids)")
         if before is None:
             return
-        call = f"{model.name}(ids2) where ids2 differs from ids only at positions {first}..{case.length - 1}"
+        later_text = f"position {first}" if first == case.length - 1 else f"positions {first}..{case.length - 1}"
+        call = f"{model.name}(ids2) where ids2 differs from ids only at {later_text}"
         after = _logits(model, changed, case, call)
         if after is None:
             return
         diff = (after[:, :first] - before[:, :first]).abs().amax(dim=-1)  # (B, first)
-        bad = ~(diff <= 1e-5 + 1e-4 * before[:, :first].abs().amax(dim=-1))
+        # A masked weight is exactly 0, so earlier positions compute exactly the same numbers.
+        bad = ~(diff <= 1e-6 + 1e-5 * before[:, :first].abs().amax(dim=-1))
         if not bad.any():
             return
+        mark = len(ctx.student.log)
         if not _transformer_causal(model, case, first):
             return  # the submission's Transformer leaks the future itself: Part 2's to judge
+        _forget_calls_since(ctx, mark)
         b, i = (int(v) for v in bad.nonzero()[0])
         fail(
-            f"logits[{b}, {i}] changed when only tokens {first}..{case.length - 1} changed, but should not: "
+            f"logits[{b}, {i}] changed when only the tokens at {later_text} changed, but should not: "
             f"position {i} may only see tokens 0..{i} [{call}]\n"
-            f"  {model.name}(ids)[0][{b}, {i}]:  {before[b, i].numpy().round(4).tolist()}\n"
-            f"  {model.name}(ids2)[0][{b}, {i}]: {after[b, i].numpy().round(4).tolist()}\n"
+            f"  {model.name}(ids)[0][{b}, {i}]:  {_values(before[b, i])}\n"
+            f"  {model.name}(ids2)[0][{b}, {i}]: {_values(after[b, i])}\n"
             "  hint: pass the Transformer a causal mask, 1 where row i may attend to column j, i.e. j <= i "
             "(torch.tril of ones)"
         )
@@ -360,7 +375,7 @@ def gpt_positions(ctx: Context) -> None:
         if same:
             fail(
                 f"logits[0, i] is the same for every position i, but should differ: the model cannot tell "
-                f"positions apart [{call}]\n  logits[0, 0]: {logits[0, 0].numpy().round(4).tolist()}\n"
+                f"positions apart [{call}]\n  logits[0, 0]: {_values(logits[0, 0])}\n"
                 "  hint: add pos_embeddings(torch.arange(T)) to the token embeddings; attention alone is blind to order"
             )
 
@@ -400,6 +415,8 @@ def gpt_composition(ctx: Context) -> None:
                 f"{layer} = nn.Embedding({rows}, dim) [{model.name}.state_dict()]",
             )
         h = state["token_embeddings.weight"][ids] + state["pos_embeddings.weight"][: case.length]  # (B, T, dim)
+        # The submission passes its own form of causal mask (float or bool, (T, T) or (B, T, T)); all
+        # are right, so the logits must match the submission's transformer under one of them.
         wanted = []
         for text, mask in _mask_forms(case.batch, case.length):
             out = _transformer_out(model, h, mask)
@@ -409,17 +426,19 @@ def gpt_composition(ctx: Context) -> None:
             if isinstance(want, torch.Tensor) and tuple(want.shape) == tuple(logits.shape):
                 if torch.allclose(logits.to(torch.float64), want.to(torch.float64), atol=1e-5, rtol=1e-4):
                     return
-                wanted.append((text, want))
+                wanted.append((text, want, len(ctx.student.log)))
         if not wanted:
             return  # the submission's own transformer cannot be run on these embeddings: Part 2's to judge
-        text, want = wanted[0]
+        text, want, mark = wanted[0]
+        hint = _diagnose_gpt(model, h, state, ids, logits, case)
+        _forget_calls_since(ctx, mark)
         expect_tensor(
             logits,
             want,
             "logits",
             f"{call} compared with {model.name}.head({model.name}.transformer(h, attn_mask={text})[0]), "
             f"h = token_embeddings.weight[ids] + pos_embeddings.weight[:T]",
-            hint=_diagnose_gpt(model, h, state, ids, logits, case),
+            hint=hint,
         )
 
     ctx.forall(gpt_cases(), body)
@@ -488,6 +507,12 @@ def _loss(ctx: Context, logits: torch.Tensor, ids: torch.Tensor, mask: torch.Ten
     return loss
 
 
+def _expect_loss(loss: torch.Tensor, want: float, call: str, hint: str) -> None:
+    got = float(loss)
+    if not math.isclose(got, want, rel_tol=1e-4, abs_tol=1e-5):
+        fail(f"loss={got:.6g}, but should be {want:.6g} [{call}]\n  hint: {hint}")
+
+
 def _pairs_mean(logits: torch.Tensor, ids: torch.Tensor, keep: torch.Tensor, shift: int = 1, per_sequence: bool = False) -> float:
     """Mean cross-entropy of logits[b, i - shift] against ids[b, i] over keep[b, i] (float64)."""
     logits = logits.to(torch.float64)
@@ -512,9 +537,9 @@ def _diagnose_loss(got: float, logits: torch.Tensor, ids: torch.Tensor, mask: to
         (_pairs_mean(logits, ids, wrong_way), "the mask is shifted the wrong way: a target input_ids[b, i] counts when its own inp_mask[b, i] is 1, so use inp_mask[:, 1:]"),
         (_pairs_mean(logits, ids, mask, per_sequence=True), "the mean is taken per sequence and then over the batch; take one mean over all supervised tokens of the batch"),
     ]
-    for value, hint in guesses:
-        if math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-5):
-            return hint
+    matched = [hint for value, hint in guesses if math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-5)]
+    if matched:
+        return "; or ".join(matched)
     return f"the mean over every (b, i) with 1 <= i < {t} and inp_mask[b, i] == 1 of cross_entropy(logits[b, i-1], input_ids[b, i])"
 
 
@@ -538,8 +563,8 @@ def loss_shift(ctx: Context) -> None:
         logits, ids, mask = case.logits, case.ids, case.mask
         call = f"loss_fn(logits, input_ids={ids.tolist()}, inp_mask={mask.tolist()})"
         loss = _loss(ctx, logits, ids, mask, call)
-        want = F.cross_entropy(logits[0, 0:1], ids[0, 1:2]).reshape(())
-        expect_tensor(loss, want, "loss", call, hint=_diagnose_loss(float(loss), logits, ids, mask))
+        want = float(F.cross_entropy(logits[0, 0:1].to(torch.float64), ids[0, 1:2]))
+        _expect_loss(loss, want, call, _diagnose_loss(float(loss), logits, ids, mask))
 
     ctx.forall(single_target_cases(), body)
 
@@ -577,7 +602,7 @@ def loss_differential(ctx: Context) -> None:
         call = f"loss_fn(logits, input_ids, inp_mask={mask.tolist()})"
         loss = _loss(ctx, logits, ids, mask, call)
         with torch.no_grad():
-            want = ctx.ref.DialogueLoss()(logits, ids, mask)
-        expect_tensor(loss, want, "loss", call, hint=_diagnose_loss(float(loss), logits, ids, mask))
+            want = float(ctx.ref.DialogueLoss()(logits.to(torch.float64), ids, mask))
+        _expect_loss(loss, want, call, _diagnose_loss(float(loss), logits, ids, mask))
 
     ctx.forall(loss_cases(), body)

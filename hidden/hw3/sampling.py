@@ -299,7 +299,9 @@ def exact_tie(ctx: Context) -> None:
             _expect_inside(case, counts, TIE_DRAWS)
         except AssertionError as exc:
             lines = str(exc).splitlines()
-            if set(counts) - set(case.nucleus) == {ranked[len(case.nucleus)]}:  # exactly one token too many
+            extra = set(counts) - set(case.nucleus)
+            next_prob = case.probs[ranked[len(case.nucleus)]]
+            if set(case.nucleus) <= set(counts) and len(extra) == 1 and case.probs[extra.pop()] == next_prob:  # one too many
                 hint = (
                     "  hint: k is the smallest integer with p_(1) + ... + p_(k) >= p: a prefix that reaches p exactly is the "
                     "whole nucleus, and the next token is not kept (a token is kept only while the sum before it is < p)"
