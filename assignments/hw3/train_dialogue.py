@@ -51,7 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run (seconds) to check that the code runs")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--max-steps", type=int, default=1200, help="stop after this many optimizer steps")
+    parser.add_argument("--max-steps", type=int, default=1000, help="stop after this many optimizer steps")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-len", type=int, default=40, help="max_N: tokens per example, <START> included")
     parser.add_argument("--min-count", type=int, default=10, help="rarer words become <UNK>")
@@ -60,6 +60,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--prompt", default="HAMLET :")
     parser.add_argument("--num-tokens", type=int, default=40, help="tokens to generate")
     parser.add_argument("--top-p", type=float, default=0.9)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     parser.add_argument("--out-dir", default=".", help="where to save the figure")
     return parser.parse_args()
 
@@ -167,6 +168,8 @@ def plot_losses(train: List[float], val: List[Tuple[int, float]], path: str) -> 
 
 def main() -> None:
     args = parse_args()
+    if args.threads > 0:  # fewer threads can be faster on a machine that is busy with other work
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     plays = find_plays()
     if args.quick:

@@ -40,6 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     parser.add_argument("--out-dir", default=".", help="where to save the figures")
     return parser.parse_args()
 
@@ -113,6 +114,8 @@ def plot_attention(model: torch.nn.Module, images: torch.Tensor, labels: torch.T
 
 def main() -> None:
     args = parse_args()
+    if args.threads > 0:  # fewer threads can be faster on a machine that is busy with other work
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x_tr, y_tr, x_va, y_va = load_data(args.seed)
     epochs = args.epochs

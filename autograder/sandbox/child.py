@@ -107,6 +107,11 @@ class Session:
             obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
         return obj
 
+    def arguments(self, request: Dict[str, Any]) -> tuple:
+        args = [wire.decode(a, self.resolve) for a in request.get("args", [])]
+        kwargs = {str(k): wire.decode(v, self.resolve) for k, v in request.get("kwargs", {}).items()}
+        return args, kwargs
+
     def handle(self, request: Dict[str, Any]) -> Dict[str, Any]:
         op = request.get("op")
         try:
@@ -117,13 +122,17 @@ class Session:
                 random.seed(seed)
                 return {"ok": wire.encode(None)}
             obj = self.target(request)
-            args = [wire.decode(a, self.resolve) for a in request.get("args", [])]
-            kwargs = {str(k): wire.decode(v, self.resolve) for k, v in request.get("kwargs", {}).items()}
+            args, kwargs = self.arguments(request)
             with torch.set_grad_enabled(bool(request.get("grad", False))):
                 if op == "call":
                     result = obj(*args, **kwargs)
                 elif op == "repeat":  # many draws of a sampler in one round trip
-                    result = [obj(*args, **kwargs) for _ in range(min(int(request.get("times", 1)), 100_000))]
+                    result = []
+                    for _ in range(min(int(request.get("times", 1)), 100_000)):
+                        # Fresh arguments every time, as in a real generation loop: a function
+                        # that edits its input in place must not see its own edits next time.
+                        args, kwargs = self.arguments(request)
+                        result.append(obj(*args, **kwargs))
                 elif op == "get":
                     result = obj
                 elif op == "load_state":

@@ -158,7 +158,7 @@ def patch_shapes(ctx: Context) -> None:
         module = _new(ctx, case)
         _embed(module, case.image(), case, f"{module.name}(x)")
 
-    ctx.forall(patch_cases(), body)
+    ctx.forall(patch_cases(), body, max_examples=10)
 
 
 @st.composite
@@ -261,7 +261,7 @@ def patch_differential(ctx: Context) -> None:
         expect_type(got, [torch.Tensor], "out", call)
         expect_tensor(got, want, "out", call, atol=1e-4, hint=_diagnose(got, want, case))
 
-    ctx.forall(patch_cases(), body)
+    ctx.forall(patch_cases(), body, max_examples=10)
 
 
 @st.composite
@@ -315,7 +315,7 @@ def patch_in_vit(ctx: Context) -> None:
         expect_type(result[0], [torch.Tensor], "logits", call)
         expect(tuple(result[0].shape) == want, f"logits.shape={tuple(result[0].shape)}, but should be {want} [{call}]")
 
-    ctx.forall(vit_cases(), body, max_examples=8)
+    ctx.forall(vit_cases(), body, max_examples=5)
 
 
 __all__: List[str] = ["checks"]
