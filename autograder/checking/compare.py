@@ -63,9 +63,14 @@ def expect_tensor(
     bad = ~np.isclose(a, b, atol=atol, rtol=rtol, equal_nan=False)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
+        difference = np.abs(a - b)
+        finite = difference[np.isfinite(difference)]
+        largest = f"max |difference| {finite.max():.3g}" if finite.size else "no finite difference"
+        nans = int(np.isnan(a).sum())
+        extra = f"; {nans} values are NaN" if nans else ""
         fail(
             f"{what}{list(index)}={a[index]:.6g}, but should be {b[index]:.6g} "
-            f"({int(bad.sum())} of {bad.size} values differ; max |difference| {np.nanmax(np.abs(a - b)):.3g}) [{call}]\n"
+            f"({int(bad.sum())} of {bad.size} values differ; {largest}{extra}) [{call}]\n"
             f"  got:      {_values(a)}\n  expected: {_values(b)}{_hint(hint)}"
         )
 
