@@ -13,6 +13,8 @@ and sampling.py:
     python train_dialogue.py           # full run: a few minutes on a laptop CPU
     python train_dialogue.py --quick   # a few seconds, to check that everything runs
 
+If training crawls while other programs keep the CPU busy, try `--threads 1`.
+
 It shows a progress bar, saves the loss curves to dialogue_loss.png and prints a
 greedy continuation and a nucleus-sampled one for a prompt.
 """

@@ -1,0 +1,5 @@
+"""Takes the smallest logit."""
+
+
+def greedy(logits):
+    return int(torch.argmin(logits))
