@@ -2,5 +2,6 @@
 
 Stages, one subpackage each: ``assign`` (solution regions, stubs, export), ``checking`` (the
 hidden-test toolkit), ``sandbox`` (the untrusted child and its wire format), ``grade`` (run the
-checks, write results.json), ``build`` (releases, proven before written).
+checks, write results.json), ``build`` (releases, proven before written), ``notebook`` (the
+same assignment as an nbgrader course).
 """

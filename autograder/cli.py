@@ -5,6 +5,8 @@
     python -m autograder gradescope [--root /autograder]           (what run_autograder calls)
     python -m autograder corpus --assignment NAME [--problem ID]  verdicts on the mutant corpus
     python -m autograder keys                                      every grading.toml key
+    python -m autograder regrade DIR --assignment NAME --out grades.csv [--jobs N] [--report REPORT.html]
+    python -m autograder report grades.csv --out REPORT.html        the class report of a regrade
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ from autograder.config import ConfigError
 from autograder.grade import results as results_mod
 from autograder.grade.engine import Grade, grade_path
 from autograder.sandbox.runner import SandboxError, choose_isolation
+from autograder.staff.pool import PoolError
+from autograder.staff.state import StateError
+from autograder.staff.submissions import SubmissionsError
 
 LOG = logging.getLogger("autograder")
 
@@ -120,6 +125,41 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_regrade(args: argparse.Namespace) -> int:
+    """Grade every submission in a folder into one CSV (resumable); optionally the class report."""
+    from autograder.staff import regrade, report, submissions
+    from autograder.staff.state import State
+
+    cfg = config_mod.load(args.config)
+    assignment = cfg.assignment(args.assignment)
+    out = Path(args.out)
+    skip = (State.beside(out).folder, out) + ((Path(args.report),) if args.report else ())  # our own output
+    found = submissions.find(Path(args.folder), skip)
+    try:
+        batch = regrade.regrade(
+            cfg, assignment, found, out, choose_isolation(args.isolation), args.jobs,
+            args.submission_timeout, args.fresh, args.retry_errors,
+        )
+    except regrade.Interrupted as stop:
+        print(stop, file=sys.stderr)
+        return 130
+    errors = sum(bool(o.error) for o in batch.outcomes)
+    print(f"{len(batch.outcomes)} submissions ({batch.graded} graded now, {batch.resumed} from {batch.state.folder}), {errors} with errors -> {out}")
+    if args.report:
+        report.write(batch.state, Path(args.report), batch.outcomes)
+        print(f"class report -> {args.report}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from autograder.staff import report
+    from autograder.staff.state import State
+
+    report.write(State.beside(Path(args.csv)), Path(args.out))
+    print(f"class report -> {args.out}")
+    return 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     print(config_mod.describe_keys())
     return 0
@@ -159,6 +199,23 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--isolation", default=None, help=isolation_help)
     c.set_defaults(func=cmd_corpus)
 
+    r = sub.add_parser("regrade", help="grade every submission in a folder into one CSV (resumable, in parallel)")
+    r.add_argument("folder", help="one submission per subfolder or file, or a Gradescope export (with submission_metadata.yml)")
+    r.add_argument("--assignment", required=True)
+    r.add_argument("--out", required=True, help="the CSV to write; results per submission are kept in OUT's name + .state/ beside it")
+    r.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: one per core)")
+    r.add_argument("--report", default=None, help="also write the class report (an HTML page) here")
+    r.add_argument("--fresh", action="store_true", help="forget earlier results and regrade everything")
+    r.add_argument("--retry-errors", action="store_true", help="regrade the submissions whose earlier grading failed")
+    r.add_argument("--submission-timeout", type=float, default=None, help="seconds before one submission is stopped (default: from grading.toml limits)")
+    r.add_argument("--isolation", default=None, help=isolation_help)
+    r.set_defaults(func=cmd_regrade)
+
+    p = sub.add_parser("report", help="write the class report of an earlier regrade")
+    p.add_argument("csv", help="the CSV that regrade wrote (its .state/ folder is read)")
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.set_defaults(func=cmd_report)
+
     k = sub.add_parser("keys", help="list every grading.toml key with its meaning")
     k.set_defaults(func=cmd_keys)
     return top
@@ -169,7 +226,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError) as exc:
+    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError, SubmissionsError, StateError, PoolError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

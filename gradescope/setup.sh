@@ -13,7 +13,10 @@ apt-get install -y --no-install-recommends python3.11 python3.11-venv bubblewrap
 python3.11 -m venv "$ROOT/venv"
 extra=()
 if [ -n "$TORCH_INDEX" ]; then extra=(--extra-index-url "$TORCH_INDEX"); fi
-"$ROOT/venv/bin/pip" install --no-cache-dir "${extra[@]}" -r "$HERE/requirements.txt"
+# requirements.txt pins every package, transitive ones included: --no-deps installs exactly that
+# list, and pip check fails the build if the list ever misses a dependency.
+"$ROOT/venv/bin/pip" install --no-cache-dir --no-deps "${extra[@]}" -r "$HERE/requirements.txt"
+"$ROOT/venv/bin/pip" check
 # Compile and import once now, so that the first submission does not pay for it.
 "$ROOT/venv/bin/python" -c "import torch, numpy, hypothesis"
 chmod 755 "$ROOT" "$ROOT/venv"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything this repository needs on a fresh Debian or Ubuntu machine, idempotently:
-# Debian's bubblewrap (the sandbox), then .venv at the repository root with every pinned
-# dependency. A second run with unchanged requirements installs nothing.
+# Debian's bubblewrap (the sandbox) and chromium (a test renders the class report in it), then
+# .venv at the repository root with every pinned dependency. A second run with unchanged
+# requirements installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,18 @@ if ! command -v bwrap >/dev/null 2>&1; then
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
   else
     echo "setup: warning: bubblewrap is missing (sudo apt-get install bubblewrap); grading falls back to rlimits" >&2
+  fi
+fi
+
+# Debian's chromium: the test suite renders the class report (python -m autograder regrade --report)
+# in it, headless. Staff only; the Gradescope image never needs it.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (headless browser for the class-report test)"
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || echo "setup: warning: could not install chromium; the class-report browser test will be skipped" >&2
+  else
+    echo "setup: warning: chromium is missing (sudo apt-get install chromium); the class-report browser test will be skipped" >&2
   fi
 fi
 

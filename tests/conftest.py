@@ -60,8 +60,9 @@ def make_project(tmp: Path, toml: str, hidden: tuple = ("attention.py",)) -> Pat
     hidden-test files of hw3 (the attention problems by default)."""
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "grading.toml").write_text(toml, encoding="utf-8")
-    if not (tmp / "solutions").exists():
-        (tmp / "solutions").symlink_to(ROOT / "solutions")
+    for shared in ("solutions", "gradescope", "requirements", "assignments"):
+        if not (tmp / shared).exists():
+            (tmp / shared).symlink_to(ROOT / shared)
     (tmp / "hidden" / "hw3").mkdir(parents=True, exist_ok=True)
     for name in hidden:
         if not (tmp / "hidden" / "hw3" / name).exists():

@@ -78,7 +78,7 @@ def test_merge_gathers_imports_once_and_drops_sibling_imports():
 
 
 def test_merge_reports_syntax_errors_with_file_and_line():
-    with pytest.raises(ExportError, match=r"b.py, line 2"):
+    with pytest.raises(ExportError, match=r"b.py, line 1"):
         merge([("a.py", "x = 1\n"), ("b.py", "def f(:\n  pass\n")])
 
 

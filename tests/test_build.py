@@ -38,7 +38,7 @@ def test_build_prints_the_proof_table(release_dir):
 
 def _broken_project(tmp_path, edit):
     solutions = tmp_path / "solutions"
-    shutil.copytree(ROOT / "solutions", solutions)
+    shutil.copytree(ROOT / "solutions", solutions)  # a private copy to break; make_project links the rest
     edit(solutions / "attention.py")
     return make_project(tmp_path, ATTENTION_TOML.format(time_limit=8))
 

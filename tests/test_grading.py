@@ -27,6 +27,7 @@ def validate(results: dict) -> None:
 
 def grade(project, source: str, tmp_path: Path, name: str = "my_llm_implementation.py", extra=()) -> dict:
     cfg, _ = project
+    tmp_path.mkdir(parents=True, exist_ok=True)
     upload = tmp_path / name
     upload.write_text(source, encoding="utf-8")
     out = tmp_path / f"{name}.results.json"

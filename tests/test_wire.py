@@ -44,3 +44,30 @@ def test_limits_and_malformed_values_are_refused():
         wire.decode({"t": "tensor", "dtype": "float32", "shape": [5], "data": ""})
     with pytest.raises(wire.WireError):
         wire.decode({"t": "pickle", "v": "gASV"})
+
+
+def test_frames_from_the_sandbox_are_bounded_before_they_are_read():
+    """The grader reads answers with ``MAX_ANSWER_BYTES``: an oversized frame is refused from its
+    header alone, and JSON nested past the parser's depth is a WireError, not a crash."""
+    import os
+    import struct
+
+    read, write = os.pipe()
+    try:
+        os.write(write, struct.pack(">I", wire.MAX_ANSWER_BYTES + 1))
+        with pytest.raises(wire.WireError, match="exceeds"):
+            wire.read_frame(read, wire.MAX_ANSWER_BYTES)
+        deep = b"[" * 100_000 + b"]" * 100_000
+        os.write(write, struct.pack(">I", len(deep)))
+        writer = os.fork()
+        if writer == 0:
+            os.write(write, deep)
+            os._exit(0)
+        with pytest.raises(wire.WireError, match="not JSON"):
+            wire.read_frame(read)
+        os.waitpid(writer, 0)
+        with pytest.raises(wire.WireError):
+            wire.write_frame(write, {"v": "x" * 100}, max_bytes=50)
+    finally:
+        os.close(read)
+        os.close(write)

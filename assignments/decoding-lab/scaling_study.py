@@ -31,7 +31,7 @@ if __name__ == "__main__" and "--notebook" in sys.argv:
             lines = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in lines]
         text = "\n".join(lines).strip("\n")
         if text:
-            cell = {"cell_type": "markdown" if markdown else "code", "metadata": {}, "source": text.splitlines(keepends=True)}
+            cell = {"cell_type": "markdown" if markdown else "code", "id": f"cell-{len(cells)}", "metadata": {}, "source": text.splitlines(keepends=True)}
             if not markdown:
                 cell.update(execution_count=None, outputs=[])
             cells.append(cell)
@@ -49,7 +49,7 @@ if __name__ == "__main__" and "--notebook" in sys.argv:
 # %% [markdown]
 # # Perplexity and model size
 #
-# Four character-level Transformers, from about ten thousand to a few hundred thousand
+# Four character-level Transformers, from about 7 thousand to about 250 thousand
 # parameters, are trained on the same Shakespeare plays for the same number of steps. Your
 # `compute_perplexity` then measures each on speeches from a play they never saw, and your
 # `token_nlls` shows which characters are hard to predict.

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import shutil
+import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from autograder.assign.markers import make_stub, solution_lines
 from autograder.config import Assignment, Config
 from autograder.grade.engine import Grade, grade_uploads, hidden_files, reference_source
 from autograder.grade.upload import Upload
+from autograder.notebook.course import NotebookError, course_files, has_notebook
 from autograder.sandbox.runner import Isolation
 
 LOG = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ class Release:
     reference: str = ""
     stub_upload: str = ""
     proof: List[Grade] = field(default_factory=list)
+    nbgrader: Dict[str, bytes] = field(default_factory=dict)  # the nbgrader course directory, if any
 
 
 def stubs(config: Config, assignment: Assignment) -> Dict[str, str]:
@@ -121,6 +125,42 @@ def prove(config: Config, release: Release, isolation: Optional[Isolation] = Non
         raise BuildError(f"refusing to build {assignment.id}:\n- " + "\n- ".join(problems))
 
 
+_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def single_assignment_toml(config: Config, assignment: Assignment) -> bytes:
+    """``grading.toml`` cut down to ``[defaults]`` and this assignment's tables.
+
+    The autograder zip holds only this assignment's solution files, and loading a config checks
+    every assignment's ``sources``: the whole file would not load there. Comments and blank lines
+    go with the table that follows them. The result is checked to parse to the same tables.
+    """
+    keep = {"defaults", f"assignments.{assignment.id}", f"assignments.{assignment.id}.problems"}
+    out: List[str] = []
+    pending: List[str] = []  # comments and blank lines, kept only if the next table is
+    current: Optional[str] = None  # the table the lines belong to (None: before any table)
+    for line in config.path.read_text(encoding="utf-8").splitlines():
+        header = _TABLE.match(line)
+        if header:
+            current = header.group(1).replace('"', "").replace(" ", "")
+            if current in keep:
+                out += pending + [line]
+            pending = []
+        elif not line.strip() or line.lstrip().startswith("#"):
+            pending.append(line)
+        elif current is None or current in keep:
+            out += pending + [line]
+            pending = []
+        else:
+            pending = []
+    text = "\n".join(out).rstrip("\n") + "\n"
+    whole, cut = tomllib.loads(config.path.read_text(encoding="utf-8")), tomllib.loads(text)
+    same = cut.get("defaults") == whole.get("defaults") and cut.get("assignments") == {assignment.id: whole["assignments"][assignment.id]}
+    if not same:
+        raise BuildError(f"{config.path}: could not cut out the tables of {assignment.id} for its autograder zip; keep one [assignments.NAME] table per assignment, with its problems after it")
+    return text.encode("utf-8")
+
+
 def _autograder_files(config: Config, assignment: Assignment) -> Dict[str, bytes]:
     files: Dict[str, bytes] = {}
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
@@ -129,7 +169,7 @@ def _autograder_files(config: Config, assignment: Assignment) -> Dict[str, bytes
         files[f"hidden/{path.relative_to(config.root / 'hidden').as_posix()}"] = path.read_bytes()
     for name in assignment.sources:
         files[f"solutions/{name}"] = (config.root / "solutions" / name).read_bytes()
-    files["grading.toml"] = config.path.read_bytes()
+    files["grading.toml"] = single_assignment_toml(config, assignment)
     gradescope = config.root / "gradescope"
     for name in ("setup.sh", "run_autograder"):
         files[name] = (gradescope / name).read_bytes()
@@ -159,6 +199,11 @@ def make_release(config: Config, assignment: Assignment) -> Release:
     release.stub_upload = merge(list(stub_files.items()), f"{assignment.upload}: the untouched stubs.")
     release.student = bundle(config, assignment, stub_files)
     release.autograder = _autograder_files(config, assignment)
+    if has_notebook(config, assignment):
+        try:
+            release.nbgrader = course_files(config, assignment, release.autograder)
+        except NotebookError as exc:
+            raise BuildError(f"refusing to build {assignment.id}: {exc}") from exc
     return release
 
 
@@ -176,6 +221,10 @@ def write(release: Release, out_dir: Path) -> Path:
     (staging / "autograder.zip").write_bytes(deterministic_zip(release.autograder))
     (staging / "reference").mkdir()
     (staging / "reference" / release.assignment.upload).write_text(release.reference, encoding="utf-8")
+    for name, data in release.nbgrader.items():
+        path = staging / "nbgrader" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     if target.exists():
         shutil.rmtree(target)
     staging.replace(target)

@@ -6,7 +6,7 @@ of the current example is written down as Python, so that a failure can show a r
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 import numpy as np
 import torch
@@ -59,6 +59,7 @@ class Student:
     def __init__(self, session: Session):
         self.session = session
         self.log: List[str] = []
+        self.entry_points: Set[str] = set()  # top-level names the checks called (see grade/corpus.py)
         self._names = 0
 
     def begin_example(self) -> None:
@@ -91,12 +92,14 @@ class Student:
         """Call a top-level function of the submission; the result as plain data."""
         text = _call_text(symbol, args, kwargs)
         self.log.append(text)
+        self.entry_points.add(symbol)
         return self._request(text, _message("call", {"symbol": symbol}, args, kwargs))
 
     def call_repeated(self, symbol: str, times: int, *args: Any, **kwargs: Any) -> List[Any]:
         """``[symbol(*args, **kwargs) for _ in range(times)]`` in one round trip (for samplers)."""
         text = f"[{_call_text(symbol, args, kwargs)} for _ in range({times})]"
         self.log.append(text)
+        self.entry_points.add(symbol)
         message = _message("repeat", {"symbol": symbol}, args, kwargs)
         message["times"] = int(times)
         return self._request(text, message)
@@ -104,6 +107,7 @@ class Student:
     def new(self, symbol: str, *args: Any, **kwargs: Any) -> "Remote":
         """Construct ``symbol(*args, **kwargs)`` in the submission; a proxy for the object."""
         name = self._fresh(symbol)
+        self.entry_points.add(symbol)
         text = _call_text(symbol, args, kwargs)
         self.log.append(f"{name} = {text}")
         handle = self._request(text, _message("call", {"symbol": symbol}, args, kwargs))

@@ -6,12 +6,13 @@ points on its own problem and on no other; a correct variant must keep full mark
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from autograder.config import Assignment, Config
 from autograder.grade.engine import Grade, grade_uploads, reference_source
@@ -97,11 +98,64 @@ def run_parallel(config: Config, assignment: Assignment, found: List[Variant], i
     return [Verdict(v, done[v.label][0], done[v.label][1], done[v.label][2]) for v in found]
 
 
+def _top_level_names(source: str) -> Dict[str, Set[str]]:
+    """Each top-level function, class or assignment of ``source`` and the names its code uses."""
+    uses: Dict[str, Set[str]] = {}
+    for node in ast.parse(source).body:
+        targets: List[str] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            targets = [node.name]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            found = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = [t.id for t in found if isinstance(t, ast.Name)]
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        for target in targets:
+            uses.setdefault(target, set()).update(names)
+    return uses
+
+
+def _reachable(entry_points: Sequence[str], uses: Dict[str, Set[str]]) -> Set[str]:
+    seen: Set[str] = set()
+    stack = list(entry_points)
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in uses:
+            continue
+        seen.add(name)
+        stack.extend(uses[name])
+    return seen
+
+
 def run(config: Config, assignment: Assignment, found: List[Variant], isolation: Optional[Isolation] = None, only_problems: bool = False) -> List[Verdict]:
-    """Grade every variant (all problems, unless ``only_problems`` narrows to the variants' own)."""
+    """Grade every variant and judge it.
+
+    A variant is graded on its own problem and on every problem whose checks can run the names
+    it redefines: the reference is graded first, recording which names each problem's checks
+    call, and the code those names reach in the reference is followed. A problem that cannot
+    reach a redefined name runs exactly the reference's code with the same seeds, so its score
+    is the reference's: it is not graded again. ``only_problems`` narrows to the variants' own
+    problems (for staff working on one problem).
+    """
     if only_problems:
         wanted = {v.problem for v in found}
         assignment = dataclasses.replace(assignment, problems=tuple(p for p in assignment.problems if p.id in wanted))
-    uploads = {v.label: Upload(upload_text(config, assignment, v)) for v in found}
-    grades = grade_uploads(config, assignment, uploads, isolation)
-    return [judge(v, grades[v.label]) for v in found]
+    source = reference_source(config, assignment)
+    uploads = {"reference": Upload(source)}
+    reference = grade_uploads(config, assignment, uploads, isolation)["reference"]
+    wrong = [p.problem.id for p in reference.problems if p.score < p.problem.points - 1e-9]
+    if wrong:
+        raise ValueError(f"the reference itself loses points on {', '.join(wrong)}: fix it before judging the corpus")
+    uses = _top_level_names(source)
+    reach = {p.problem.id: _reachable(p.entry_points, uses) for p in reference.problems}
+    only: Dict[str, List[str]] = {}
+    for v in found:
+        defined = set(_top_level_names(v.path.read_text(encoding="utf-8")))
+        only[v.label] = [pid for pid, names in reach.items() if pid == v.problem or names & defined]
+    graded = grade_uploads(config, assignment, {v.label: Upload(upload_text(config, assignment, v)) for v in found}, isolation, only)
+    verdicts = []
+    for v in found:
+        results = {r.problem.id: r for r in reference.problems}
+        results.update({r.problem.id: r for r in graded[v.label].problems})
+        grade = Grade(assignment, [results[p.id] for p in assignment.problems])
+        verdicts.append(judge(v, grade))
+    return verdicts

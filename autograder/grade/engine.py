@@ -48,6 +48,7 @@ class ProblemResult:
     problem: Problem
     checks: Tuple[CheckResult, ...]
     note: str = ""  # said once for the whole problem (import error, timeout, missing name)
+    entry_points: Tuple[str, ...] = ()  # names of the upload that the checks called
 
     @property
     def score(self) -> float:
@@ -225,8 +226,8 @@ def _grade_in_session(sandbox: Sandbox, name: str, problem: Problem, checks: Lis
                 if student.reproducer():
                     note += "\nIt happened while running:\n" + "\n".join("  " + l for l in student.reproducer().splitlines())
                 failed = _all_fail(problem, checks[index:], note).checks
-                return ProblemResult(problem, tuple(results) + failed, note)
-        return ProblemResult(problem, tuple(results))
+                return ProblemResult(problem, tuple(results) + failed, note, tuple(sorted(student.entry_points)))
+        return ProblemResult(problem, tuple(results), entry_points=tuple(sorted(student.entry_points)))
 
 
 def _blocked(assignment: Assignment, checks: Dict[str, List[Check]], upload: Upload) -> Optional[Grade]:
@@ -239,9 +240,16 @@ def _blocked(assignment: Assignment, checks: Dict[str, List[Check]], upload: Upl
 
 
 def grade_uploads(
-    config: Config, assignment: Assignment, uploads: Dict[str, Upload], isolation: Optional[Isolation] = None
+    config: Config,
+    assignment: Assignment,
+    uploads: Dict[str, Upload],
+    isolation: Optional[Isolation] = None,
+    only: Optional[Dict[str, Sequence[str]]] = None,
 ) -> Dict[str, Grade]:
-    """Grade several uploads of one trusted author in one sandbox (see ``Sandbox``); by label."""
+    """Grade several uploads of one trusted author in one sandbox (see ``Sandbox``); by label.
+
+    ``only`` may narrow an upload to some problem ids (the corpus does, see ``grade/corpus.py``).
+    """
     # The grader's own tensors are tiny: more threads would only spin and steal the core the
     # submission's process needs (the container has half a CPU).
     torch.set_num_threads(1)
@@ -265,7 +273,8 @@ def grade_uploads(
                 continue
             started = time.monotonic()
             grade = Grade(assignment, [], notes=list(upload.notes), staff=[f"isolation: {isolation.describe()}"])
-            for problem in assignment.problems:
+            wanted = set(only[label]) if only and label in only else {p.id for p in assignment.problems}
+            for problem in (p for p in assignment.problems if p.id in wanted):
                 t0 = time.monotonic()
                 grade.problems.append(_grade_problem(sandbox, runnable[label], problem, checks[problem.id], ref))
                 grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")

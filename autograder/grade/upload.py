@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
+
+# Underscored because the same module is the body of the notebook's export cell (see its docstring).
+from autograder.notebook.extract import _nbx_code, _nbx_ours
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ZIP_MEMBERS = 200
@@ -27,35 +31,65 @@ class Upload:
     notes: List[str] = field(default_factory=list)
 
 
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _declared(data: bytes) -> Optional[str]:
+    """The encoding a PEP 263 comment in the first two lines declares, if any."""
+    for line in data.splitlines()[:2]:
+        match = _CODING.match(line)
+        if match:
+            return match.group(1).decode("ascii")
+    return None
+
+
 def _decode(data: bytes, name: str, notes: List[str]) -> Optional[str]:
+    """The text of a Python file, or None if it is binary. A file that is not UTF-8 is still
+    graded, with its unreadable bytes replaced, so that an accent in a comment costs nothing."""
     if b"\x00" in data:
         return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        notes.append(
-            f"{name} is not UTF-8 text (byte {exc.start} cannot be read): save it as UTF-8 "
-            "(in most editors: Save with Encoding > UTF-8) and upload it again."
-        )
+        first = exc.start
+    declared = _declared(data)
+    if declared is not None:
+        try:
+            text = data.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+        else:  # the sandbox reads it as UTF-8: say so in the comment too
+            return _CODING.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + b"utf-8", text.encode("utf-8"), count=1).decode("utf-8")
+    text = data.decode("utf-8", "replace")
+    unreadable = text.count("\ufffd")
+    if unreadable > max(16, len(data) // 20):  # mostly unreadable: not text at all
         return None
+    line = data.count(b"\n", 0, first) + 1
+    more = f" (and {unreadable - 1} more)" if unreadable > 1 else ""
+    notes.append(
+        f"{name} is not UTF-8 text: byte 0x{data[first]:02x} on line {line}{more} could not be read and became \ufffd. "
+        "Save the file as UTF-8 (in most editors: Save with Encoding > UTF-8) and upload it again; "
+        "this time it was graded with those characters replaced."
+    )
+    return text
 
 
 def _notebook_source(data: bytes, name: str, notes: List[str]) -> Optional[str]:
+    """The code of a notebook: its answer and given cells (by nbgrader metadata), never its test or
+    export cells; the very function its export cell runs, so the notebook and the file it writes
+    grade the same (see ``autograder/notebook/extract.py``)."""
     try:
         notebook = json.loads(data.decode("utf-8"))
-        cells = notebook["cells"]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        code, cell_notes = _nbx_code(notebook, name)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         notes.append(f"{name} is not a readable Jupyter notebook: export your code with the last cell of the notebook instead.")
         return None
-    code = []
-    for cell in cells if isinstance(cells, list) else []:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            text = cell.get("source", "")
-            text = "".join(text) if isinstance(text, list) else str(text)
-            # IPython magics and shell lines are not Python: drop them.
-            code.append("\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))))
-    notes.append(f"graded the code cells of the notebook {name}; next time upload the exported .py file.")
-    return "\n\n".join(code) + "\n"
+    if _nbx_ours(notebook):
+        notes.append(f"graded the answer and given cells of the notebook {name} (as its last cell exports them).")
+    else:
+        notes.append(f"graded the code cells of the notebook {name}; next time upload the exported .py file.")
+    notes.extend(cell_notes)
+    return code
 
 
 def _from_files(files: List[tuple], expected: str, notes: List[str]) -> Upload:
@@ -82,7 +116,7 @@ def _from_files(files: List[tuple], expected: str, notes: List[str]) -> Upload:
     if not data.strip():
         return Upload(None, f"{name} is empty: export your code again and upload the written file.", notes=notes)
     source = _decode(data, name, notes)
-    if source is None and not notes:
+    if source is None:
         return Upload(None, f"{name} is not a text file (it holds binary data): upload the .py file the export script wrote.", notes=notes)
     return _checked(source, name, notes)
 

@@ -8,6 +8,12 @@ another. The fork server relays whole frames between the grader and the live ses
 how a session ended, so a session that dies mid-frame never corrupts the stream.
 
 Requests arrive on fd 3 and answers leave on fd 4; fds 1 and 2 belong to the submission.
+
+Before a session imports the submission it confines itself (``confine.py``): it switches to the
+sandbox uid when the fork server runs as root (the fallback), restricts its filesystem with
+Landlock when asked and the kernel has it, and installs a seccomp filter that denies sockets,
+ptrace and io_uring. The fork server is a subreaper: whatever a session starts, daemons that
+``setsid`` included, stays in its process tree and is killed when the session ends.
 """
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ import resource
 import select
 import signal
 import sys
+import tempfile
+import time
 import traceback
 from typing import Any, Dict, List, Optional
 
@@ -26,13 +34,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402  (preloaded here so that every session inherits it)
 import torch  # noqa: E402
 
+import confine  # noqa: E402
 import wire  # noqa: E402
 
 REQUEST_FD, ANSWER_FD = 3, 4
 MODULE_NAME = "submission"
-OUTPUT_PATH = "/tmp/submission-output.txt"
 OUTPUT_TAIL = 2000
-_OUTPUT = [OUTPUT_PATH]  # where the live session's stdout and stderr go (set per fork)
+CONFINE_FAILED = 71  # exit status of a session that could not confine itself (runner.py knows it)
 
 torch.set_num_threads(1)  # deterministic reductions; the container has half a CPU anyway
 
@@ -161,75 +169,150 @@ def _apply_limits(limits: Dict[str, int]) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _run_session(request: Dict[str, Any], rfd: int, wfd: int) -> None:
-    """In the forked child: limits, output capture, import, then answer until told to end."""
+def _close_fds(keep: set) -> None:
+    """Close every descriptor the fork server holds but the session must not (0-2 stay)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _confine(request: Dict[str, Any]) -> None:
+    """Become the sandbox user (if the fork server is root), then Landlock (if asked), then seccomp.
+    Any failure raises ConfineError: the session must not run half-confined."""
+    uid = request.get("uid")
+    if uid is not None and os.geteuid() == 0:
+        try:
+            os.setgroups([])
+            os.setgid(int(uid))
+            os.setuid(int(uid))
+        except OSError as exc:
+            raise confine.ConfineError(f"cannot switch to uid {uid}: {exc}") from exc
+        if os.getuid() != int(uid) or os.geteuid() != int(uid):
+            raise confine.ConfineError(f"still uid {os.geteuid()} after switching to {uid}")
+    paths = request.get("landlock")
+    if paths is not None:
+        if confine.landlock([str(p) for p in paths["read"]], [str(p) for p in paths["write"]]) <= 0:
+            raise confine.ConfineError("Landlock was asked for but the kernel refused it")
+    confine.deny_syscalls()
+
+
+def _run_session(request: Dict[str, Any], rfd: int, wfd: int, out: int) -> None:
+    """In the forked child: limits, output capture, confinement, import, then answer until told to end."""
     os.setsid()  # its own process group, so the fork server can end it and all it started
+    _close_fds({rfd, wfd, out})
     _apply_limits(dict(request.get("limits", {})))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
-    out = os.open(_OUTPUT[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    _first_to_go()
     os.dup2(out, 1)
     os.dup2(out, 2)
     os.close(out)
+    try:
+        _confine(request)
+    except confine.ConfineError as exc:  # never run unconfined; said by exit status, which no frame can forge
+        os.write(2, f"sandbox: {exc}\n".encode())
+        os._exit(CONFINE_FAILED)
     session = Session(str(request["path"]))
     session.handle({"op": "seed", "seed": 0})  # same input, same grade: no entropy from the OS
-    wire.write_frame(wfd, session.load())
+    _answer(wfd, session.load())
     while True:
         message = wire.read_frame(rfd)
         if message is None or message.get("op") == "end":
             break
-        wire.write_frame(wfd, session.handle(message))
+        _answer(wfd, session.handle(message))
     os._exit(0)
 
 
-def _output_tail() -> str:
+def _answer(wfd: int, answer: Dict[str, Any]) -> None:
     try:
-        with open(_OUTPUT[0], "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - OUTPUT_TAIL))
-            return handle.read().decode("utf-8", "replace")
+        wire.write_frame(wfd, answer, wire.MAX_ANSWER_BYTES)
+    except wire.WireError:
+        limit = wire.MAX_ANSWER_BYTES // (1024 * 1024)
+        wire.write_frame(wfd, _error("UnsupportedValue", f"the value returned is larger than {limit} MB once encoded"))
+
+
+def _first_to_go() -> None:
+    """If memory runs out (Gradescope's container has 768 MB), the kernel kills a session first."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
+
+
+def _output_file(folder: str) -> int:
+    """A fresh file for one session's stdout and stderr, already unlinked: the session writes to
+    it through its descriptors (capped by RLIMIT_FSIZE), and nothing is left on disk afterwards."""
+    fd, name = tempfile.mkstemp(prefix=".output-", dir=folder)
+    os.unlink(name)
+    return fd
+
+
+def _output_tail(fd: int) -> str:
+    try:
+        size = os.fstat(fd).st_size
+        return os.pread(fd, OUTPUT_TAIL * 4, max(0, size - OUTPUT_TAIL)).decode("utf-8", "replace")[-OUTPUT_TAIL:]
     except OSError:
         return ""
 
 
 def _cleanup(pid: int) -> None:
-    """Kill what is left of a session: its group and, in a pid namespace, everything else."""
+    """Kill what is left of a session: the session itself and everything below us (as a
+    subreaper we inherit even daemons that left the session's group), then reap them."""
     try:
-        os.killpg(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    if os.getpid() == 2:  # bubblewrap's pid namespace: we are the only process to keep
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    while True:  # reap the session and anything it started that was re-parented to us
-        try:
-            if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                break
-        except ChildProcessError:
-            break
+    confine.kill_tree(os.getpid(), include_root=False, reap=True)
 
 
-def _ended(status: int) -> Dict[str, Any]:
-    return {"exit": {"code": os.waitstatus_to_exitcode(status), "output": _output_tail()}}
+def _ended(status: int, out: int, why: str = "") -> Dict[str, Any]:
+    return {"exit": {"code": os.waitstatus_to_exitcode(status), "output": _output_tail(out), "why": why}}
 
 
-def _forward_answer(from_child: int) -> bool:
-    """Pass one whole frame from the session to the grader; False when the session is gone."""
+def _forward_answer(from_child: int) -> str:
+    """Pass one whole answer from the session to the grader: "ok"; "eof" when its end of the pipe
+    closed; "bad" when it sent something that is not an answer (it must not speak for the fork
+    server, say by forging the frame that reports how a session ended)."""
     try:
-        answer = wire.read_frame(from_child)
+        answer = wire.read_frame(from_child, wire.MAX_ANSWER_BYTES)
     except wire.WireError:
-        answer = None
+        return "bad"
     if answer is None:
-        return False
+        return "eof"
+    if not isinstance(answer, dict) or len(answer) != 1 or not ({"ok", "error"} & set(answer)):
+        return "bad"
     wire.write_frame(ANSWER_FD, answer)
-    return True
+    return "ok"
 
 
-def _relay(pid: int, to_child: int, from_child: int) -> None:
+def _wait(pid: int, seconds: float) -> tuple:
+    """waitpid without hanging: (pid, status), or (0, 0) if it still runs after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done = os.waitpid(pid, os.WNOHANG)
+        if done[0] or time.monotonic() >= deadline:
+            return done
+        time.sleep(0.01)
+
+
+def _stop(pid: int) -> int:
+    """Kill the session now; its wait status."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    return status
+
+
+def _relay(pid: int, to_child: int, from_child: int, out: int) -> None:
     """Pass whole frames both ways until the session ends, then say how it ended."""
     status: Optional[int] = None
+    why = ""
     while status is None:
         ready, _, _ = select.select([REQUEST_FD, from_child], [], [], 0.05)
         if REQUEST_FD in ready:
@@ -238,27 +321,30 @@ def _relay(pid: int, to_child: int, from_child: int) -> None:
                 _cleanup(pid)
                 os._exit(0)
             if message.get("op") == "kill":
-                os.killpg(pid, signal.SIGKILL)
-                _, status = os.waitpid(pid, 0)
+                status = _stop(pid)
                 break
             try:
                 wire.write_frame(to_child, message)
             except OSError:
                 pass  # the session died; its exit is reported below
-        if from_child in ready and _forward_answer(from_child):
+        forwarded = _forward_answer(from_child) if from_child in ready else ""
+        if forwarded == "ok":
             continue
-        done, raw = os.waitpid(pid, os.WNOHANG)
+        # A process that exits closes its pipe just before it can be waited for: give it a moment.
+        done, raw = _wait(pid, 1.0 if forwarded == "eof" else 0.0)
         if done:
-            while select.select([from_child], [], [], 0)[0] and _forward_answer(from_child):
+            while select.select([from_child], [], [], 0)[0] and _forward_answer(from_child) == "ok":
                 pass  # what the session wrote before it exited still reaches the grader
             status = raw
-        elif from_child in ready:  # its end of the pipe closed while it lives on: stop it
-            os.killpg(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
+        elif forwarded:  # it closed its end of the pipe, or broke the protocol: stop it
+            status = _stop(pid)
+            why = "protocol"
     _cleanup(pid)
     os.close(to_child)
     os.close(from_child)
-    wire.write_frame(ANSWER_FD, _ended(status))
+    ended = _ended(status, out, why)
+    os.close(out)
+    wire.write_frame(ANSWER_FD, ended)
 
 
 def _preload(modules: List[str]) -> List[str]:
@@ -273,8 +359,11 @@ def _preload(modules: List[str]) -> List[str]:
 
 
 def main() -> None:
+    confine.become_subreaper()
+    confine.not_dumpable()
     _warm_up()
-    wire.write_frame(ANSWER_FD, {"ok": {"python": sys.version.split()[0], "torch": torch.__version__}})
+    greeting = {"python": sys.version.split()[0], "torch": torch.__version__, "uid": os.geteuid(), "landlock": confine.landlock_abi()}
+    wire.write_frame(ANSWER_FD, {"ok": greeting})
     while True:
         request = wire.read_frame(REQUEST_FD)
         if request is None:
@@ -285,20 +374,23 @@ def main() -> None:
         if request.get("op") != "fork":
             wire.write_frame(ANSWER_FD, _error("ProtocolError", "expected a fork request"))
             continue
-        _OUTPUT[0] = str(request.get("output", OUTPUT_PATH))
+        out = _output_file(str(request["tmp"]))
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
-                for fd in (to_child_w, from_child_r, REQUEST_FD, ANSWER_FD):
-                    os.close(fd)  # the session must not touch the grader's own stream
-                _run_session(request, to_child_r, from_child_w)
+                _run_session(request, to_child_r, from_child_w, out)  # closes the grader's stream
+            except BaseException:  # noqa: B036 - shown to the student as the session's last output
+                try:
+                    traceback.print_exc()
+                except BaseException:  # noqa: B036 - the submission may have broken even that
+                    pass
             finally:
                 os._exit(70)
         os.close(to_child_r)
         os.close(from_child_w)
-        _relay(pid, to_child_w, from_child_r)
+        _relay(pid, to_child_w, from_child_r, out)
 
 
 if __name__ == "__main__":

@@ -2,16 +2,22 @@
 
 Isolation layers, outermost first (``Isolation.describe`` names the ones in force):
 1. bubblewrap: new user, pid, network, IPC and UTS namespaces; the filesystem holds only the
-   Python installation, the child's two files and the submission, all read-only, and a private
-   ``/tmp``; the child runs as uid 65534 and dies with the grader. Hidden tests, reference
-   solutions and the results folder are simply not there; no network interface but a private
-   loopback exists.
-2. Fallback where namespaces are refused (a Docker container's default seccomp profile): the
-   child runs as uid/gid 65534 in its own session, with the same clean environment; paths it must
-   not read are closed to other users by the caller (see ``protect``).
-3. In every mode: per-session rlimits (address space, CPU seconds, file size, processes), a
-   per-problem wall-clock deadline enforced from here, output sent to a capped file, and only
-   tagged plain data on the wire (``wire.py``).
+   Python installation, the child's files and the submission, all read-only, and a private
+   ``/tmp``; started as uid 65534 when the grader is root (so that the kernel's process limit
+   holds), it dies with the grader. Hidden tests, reference solutions and the results folder are
+   simply not there.
+2. Fallback where namespaces are refused (a Docker container's default seccomp profile): the fork
+   server keeps the grader's uid and every session switches to uid/gid 65534 before it imports
+   the submission, so it can neither signal the fork server nor the grader; where the kernel has
+   Landlock, the session's filesystem is cut down to the same read-only paths plus its private
+   folder (and with Landlock ABI 6, signals and abstract sockets stay inside the session).
+   Paths it must not read are also closed to other users by the caller (``cli._protect``).
+3. In every mode: a seccomp filter in each session (no sockets of any family, so no network,
+   loopback included; no ptrace, io_uring or BPF); per-session rlimits (address space, CPU
+   seconds, file size, processes); a per-problem wall-clock deadline enforced from here; a cap on
+   what the session writes to its folder (checked from here, emptied after every session);
+   processes the session leaves behind killed when it ends; output sent to a capped file; only
+   tagged plain data on the wire (``wire.py``), answers bounded in size.
 """
 from __future__ import annotations
 
@@ -21,22 +27,39 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from autograder.sandbox import wire
+from autograder.sandbox import confine, wire
 
 LOG = logging.getLogger(__name__)
 CHILD_DIR = Path(__file__).resolve().parent
+CHILD_FILES = ("child.py", "wire.py", "confine.py")
 NOBODY = 65534
 START_TIMEOUT = 60.0  # importing torch under half a CPU; generous, paid once per submission
 UPLOAD_DIR = "/submission"
 GRADER_DIR = "/grader"
+VENV_DIR = "/venv"
+PACKAGES_DIR = "/packages"
+MAX_TMP_FILES = 1000  # files and folders a session may create in its private folder
+CONFINE_FAILED = 71  # a session's exit status when it could not confine itself (child.py)
+DISK_CHECK_SECONDS = 0.2  # how often the private folder's size is checked while a session runs
+# Read-only paths of the fallback's Landlock rules besides the Python installation.
+SYSTEM_READ = (
+    "/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives",
+    "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/proc", "/sys/devices/system/cpu", "/sys/fs/cgroup",
+    "/dev/zero", "/dev/urandom", "/dev/random",
+)
+# World-writable folders swept for files of the sandbox uid when Landlock could not keep them out.
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 @dataclass(frozen=True)
@@ -56,9 +79,22 @@ class Limits:
             "file_mb": self.file_mb,
         }
 
+    @property
+    def disk_mb(self) -> int:
+        """All the files a session may keep in its private folder at once."""
+        return 4 * self.file_mb
+
 
 class SandboxError(Exception):
     """The sandbox could not be started or stopped answering; the grader's problem, not the student's."""
+
+
+class Oversized(SandboxError):
+    """An answer larger than ``wire.MAX_ANSWER_BYTES``: the stream cannot be used any more."""
+
+
+class DiskFull(Exception):
+    """The session wrote more to its folder than its limits allow."""
 
 
 class SessionEnded(Exception):
@@ -71,27 +107,116 @@ class SessionEnded(Exception):
         self.output = output
 
 
+# ---------------------------------------------------------------------------------------------
+# Which interpreter, which uid
+
+
+def _nobody_can_reach(path: str, need: int) -> bool:
+    """Whether uid 65534 (no groups in common) may traverse every parent of ``path`` and has the
+    ``need`` bits (``S_IROTH``, ``S_IXOTH``) on it. Permission bits only; ACLs are not read."""
+    real = os.path.realpath(path)
+    try:
+        if os.stat(real).st_mode & need != need:
+            return False
+        parent = os.path.dirname(real)
+        while True:
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                return False
+            if parent == "/":
+                return True
+            parent = os.path.dirname(parent)
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python the sandbox runs, as host paths."""
+
+    executable: str
+    home: str  # the installation (base prefix): its standard library and shared libraries
+    venv: Optional[str]  # the virtual environment whose bin/ holds ``executable``, if any
+    packages: Tuple[str, ...] = ()  # site-packages passed by PYTHONPATH (the borrowed-interpreter case)
+    nobody_ok: bool = True  # uid 65534 can read all of it
+
+    def describe(self) -> str:
+        if self.packages:
+            return f"{self.executable} with the packages of {self.venv} (the grader's own Python is private)"
+        return self.executable
+
+
+def _readable_installation(executable: str, home: str, packages: List[str]) -> bool:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    stdlib = os.path.join(home, "lib", version, "os.py")
+    return (
+        _nobody_can_reach(executable, stat.S_IXOTH)
+        and _nobody_can_reach(stdlib, stat.S_IROTH)
+        and all(_nobody_can_reach(p, stat.S_IROTH | stat.S_IXOTH) for p in packages)
+    )
+
+
+@lru_cache(maxsize=None)
+def interpreter() -> Interpreter:
+    """This process's Python, if uid 65534 can read it (or we are not root, and switch no uid).
+
+    Otherwise (a root-only install such as pyenv under /root) the system's interpreter of the
+    same version, given this environment's packages by PYTHONPATH: the sandbox must not run as root
+    just because of where Python was installed."""
+    venv = os.path.realpath(sys.prefix) if sys.prefix != sys.base_prefix else None
+    home = os.path.realpath(sys.base_prefix)
+    packages = sorted({os.path.realpath(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")})
+    own = Interpreter(sys.executable, home, venv)
+    if os.geteuid() != 0 or _readable_installation(sys.executable, home, packages):
+        return own
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        system_home = os.path.dirname(os.path.dirname(candidate))
+        if os.path.exists(candidate) and _readable_installation(candidate, system_home, packages):
+            return Interpreter(candidate, system_home, venv or home, tuple(packages))
+    LOG.warning("uid 65534 cannot read %s and there is no system %s: the sandbox runs as root", sys.executable, version)
+    return Interpreter(sys.executable, home, venv, (), nobody_ok=False)
+
+
+def sandbox_uid() -> Optional[int]:
+    """The uid submission code runs as: 65534 when we are root and it can read Python; else our own."""
+    return NOBODY if os.geteuid() == 0 and interpreter().nobody_ok else None
+
+
+def _drop_privileges() -> None:  # runs in a child between fork and exec
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+# ---------------------------------------------------------------------------------------------
+# Isolation modes
+
+
 @dataclass(frozen=True)
 class Isolation:
     mode: str  # "bubblewrap" or "fallback"
 
     def describe(self) -> str:
+        uid = sandbox_uid()
+        who = f"uid {uid}" if uid is not None else f"uid {os.geteuid()} (WARNING: no uid switch: {'the interpreter is private' if os.geteuid() == 0 else 'not root'})"
+        common = f"seccomp ({', '.join(['no sockets', 'io_uring', 'ptrace', 'BPF'])}) + rlimits + per-problem deadline; python {interpreter().describe()}"
         if self.mode == "bubblewrap":
-            return (
-                "bubblewrap (user/pid/net/ipc/uts namespaces, read-only minimal filesystem, uid 65534) "
-                "+ rlimits + per-problem deadline"
-            )
-        who = "uid 65534" if _can_drop_privileges() else f"uid {os.geteuid()} (WARNING: no uid switch possible)"
-        return f"fallback (no namespaces; {who}, own session) + rlimits + per-problem deadline"
+            return f"bubblewrap (user/pid/net/ipc/uts namespaces, read-only minimal filesystem, {who}) + {common}"
+        abi = confine.landlock_abi()
+        fence = f"Landlock ABI {abi}: {confine.landlock_covers(abi)}" if abi > 0 else "WARNING: no Landlock, files closed by permissions only"
+        return f"fallback (no namespaces; sessions run as {who}, own session; {fence}) + {common}"
 
 
+@lru_cache(maxsize=None)
 def _bwrap_works() -> bool:
+    """Whether bubblewrap runs here, as the uid the sandbox will use."""
     exe = shutil.which("bwrap")
     if exe is None:
         return False
     probe = [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--uid", str(NOBODY), "--gid", str(NOBODY), "true"]
+    drop = _drop_privileges if sandbox_uid() is not None else None
     try:
-        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+        return subprocess.run(probe, capture_output=True, timeout=20, preexec_fn=drop).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -107,14 +232,15 @@ def choose_isolation(force: Optional[str] = None) -> Isolation:
         return Isolation("bubblewrap")
     if wanted == "bubblewrap":
         raise SandboxError("bubblewrap was asked for but does not work here (install Debian's bubblewrap)")
-    LOG.warning("bubblewrap unavailable: falling back to uid switch + rlimits")
+    LOG.warning("bubblewrap unavailable: falling back to uid switch + Landlock + seccomp + rlimits")
     return Isolation("fallback")
 
 
-def _child_env() -> Dict[str, str]:
+def _child_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": "/tmp",
+        "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -126,67 +252,129 @@ def _child_env() -> Dict[str, str]:
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # older OpenBLAS needs these on some CPUs
         if name in os.environ:
             env[name] = os.environ[name]
+    env.update(extra or {})
     return env
 
 
-VENV_DIR = "/venv"
-
-
-def _python_binds() -> List[str]:
-    """Bind the interpreter read-only: its base installation where it is, and a virtual
-    environment at the neutral ``/venv``, so the sandbox does not even learn the repository's path."""
+def _python_binds(python: Interpreter) -> Tuple[List[str], str, List[str]]:
+    """bubblewrap arguments that show the interpreter read-only, the interpreter's path inside, and
+    the PYTHONPATH inside. A virtual environment appears at the neutral ``/venv``, so the sandbox
+    does not even learn the repository's path."""
     binds: List[str] = []
-    base = os.path.realpath(sys.base_prefix)
-    if not base.startswith("/usr"):
-        binds += ["--ro-bind", base, base]
-    if sys.prefix != sys.base_prefix:
-        binds += ["--ro-bind", os.path.realpath(sys.prefix), VENV_DIR]
-    return binds
+    if not python.home.startswith("/usr"):
+        binds += ["--ro-bind", python.home, python.home]
+    if python.packages:
+        inside = [f"{PACKAGES_DIR}/{i}" for i in range(len(python.packages))]
+        for host, path in zip(python.packages, inside):
+            binds += ["--ro-bind", host, path]
+        return binds, python.executable, inside
+    if python.venv is not None:
+        binds += ["--ro-bind", python.venv, VENV_DIR]
+        return binds, f"{VENV_DIR}/bin/{os.path.basename(python.executable)}", []
+    return binds, python.executable, []
 
 
-def _sandbox_python() -> str:
-    """The interpreter's path as seen inside the bubblewrap sandbox."""
-    if sys.prefix != sys.base_prefix:
-        return f"{VENV_DIR}/bin/{os.path.basename(sys.executable)}"
-    return sys.executable
-
-
-def _bwrap_command(child_dir: str, upload_dir: str) -> List[str]:
+def _bwrap_command(child_dir: str, upload_dir: str, tmp_dir: str, python_binds: List[str]) -> List[str]:
     cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--uid", str(NOBODY), "--gid", str(NOBODY)]
     for path in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/ld.so.cache", "/etc/alternatives"):
         if os.path.exists(path):
             cmd += ["--ro-bind", path, path]
-    cmd += _python_binds()
+    cmd += python_binds
     cmd += ["--ro-bind", child_dir, GRADER_DIR, "--ro-bind", upload_dir, UPLOAD_DIR]
-    cmd += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
+    # /tmp is a folder of ours rather than a tmpfs: on disk, not in the container's memory, and
+    # watched and emptied from here (bubblewrap before 0.8 cannot cap a tmpfs's size).
+    cmd += ["--bind", tmp_dir, "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
+    # bubblewrap's own root and /dev are in-memory file systems without a size cap, writable by
+    # the sandbox's uid: make them read-only (device nodes such as /dev/null still work).
+    cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return cmd
 
 
-def _can_drop_privileges() -> bool:
-    """Root can switch to uid 65534, if that uid can run this interpreter (not under /root, say)."""
-    if os.geteuid() != 0:
-        return False
-    probe = [sys.executable, "-s", "-c", "import numpy"]
-    try:
-        done = subprocess.run(probe, capture_output=True, timeout=30, preexec_fn=_drop_privileges, env=_child_env())
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+def _temp_root() -> Optional[str]:
+    """Where the sandbox's folders go: the usual temporary folder, if uid 65534 can traverse it."""
+    if sandbox_uid() is None or _nobody_can_reach(tempfile.gettempdir(), stat.S_IXOTH):
+        return None
+    LOG.warning("%s is closed to uid 65534: the sandbox's folders go to /tmp", tempfile.gettempdir())
+    return "/tmp"
 
 
-def _drop_privileges() -> None:  # runs in the child between fork and exec
-    os.setsid()
-    if os.geteuid() == 0:
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+def _empty(folder: Path) -> None:
+    """Remove everything in ``folder`` (the session may have made parts of it unreadable)."""
+
+    def unlock(function: Callable, path: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+    with os.scandir(folder) as entries:
+        names = [entry.name for entry in entries]
+    for name in names:
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, onerror=unlock)
+        else:
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
-@dataclass
-class Call:
-    """One request made in the current example, kept to write a reproducer."""
+def _usage(folder: Path, max_entries: int) -> Tuple[int, int]:
+    """Bytes allocated and entries under ``folder``, counting at most ``max_entries + 1`` entries."""
+    used, count = 0, 0
+    todo = [str(folder)]
+    while todo and count <= max_entries:
+        try:
+            with os.scandir(todo.pop()) as entries:
+                for entry in entries:
+                    count += 1
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    used += info.st_blocks * 512
+                    if stat.S_ISDIR(info.st_mode):
+                        todo.append(entry.path)
+                    if count > max_entries:
+                        break
+        except OSError:
+            continue
+    return used, count
 
-    text: str
+
+def _sweep_shared_tmp(uid: int, since: float) -> List[str]:
+    """Remove what the sandbox uid created directly in the machine's shared temporary folders
+    (only possible in the fallback without Landlock); the paths removed."""
+    removed = []
+    for folder in SHARED_TMP:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_uid == uid and info.st_ctime >= since - 1:
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        continue
+                removed.append(entry.path)
+    return removed
 
 
 @dataclass
@@ -205,47 +393,66 @@ class Sandbox:
     _from: int = field(default=-1, init=False)
     _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False)
     _greeted: bool = field(default=False, init=False)
+    _checked: float = field(default=0.0, init=False)
 
     def __enter__(self) -> "Sandbox":
-        self._tmp = tempfile.TemporaryDirectory(prefix="autograder-")
-        base = Path(self._tmp.name)
+        self.uid = sandbox_uid()
+        self.python = interpreter()
+        self.started = time.time()
+        self._tmp = tempfile.TemporaryDirectory(prefix="autograder-", dir=_temp_root())
+        try:
+            self._lay_out(Path(self._tmp.name))
+            self._start()
+        except BaseException:
+            self._tmp.cleanup()
+            self._tmp = None
+            raise
+        return self
+
+    def _lay_out(self, base: Path) -> None:
+        """The sandbox's folders (child files, upload, private folder) and its command."""
         os.chmod(base, 0o755)
-        child_dir, upload_dir = base / "grader", base / "upload"
-        for d in (child_dir, upload_dir):
+        child_dir, upload_dir, self.tmp_dir = base / "grader", base / "upload", base / "tmp"
+        for d in (child_dir, upload_dir, self.tmp_dir):
             d.mkdir()
             os.chmod(d, 0o755)
-        for name in ("child.py", "wire.py"):
+        os.chmod(self.tmp_dir, 0o700)
+        if self.uid is not None:
+            os.chown(self.tmp_dir, self.uid, self.uid)
+        for name in CHILD_FILES:
             shutil.copyfile(CHILD_DIR / name, child_dir / name)
             os.chmod(child_dir / name, 0o644)
-        self.output_path = "/tmp/submission-output.txt"
-        if self.isolation.mode == "fallback":  # no private /tmp: a private, writable folder instead
-            out_dir = base / "output"
-            out_dir.mkdir()
-            os.chmod(out_dir, 0o777)
-            self.output_path = str(out_dir / "output.txt")
         for name, text in self.uploads.items():
             if "/" in name or name.startswith("."):
                 raise SandboxError(f"upload name {name!r} must be a plain file name")
             (upload_dir / name).write_text(text, encoding="utf-8")
             os.chmod(upload_dir / name, 0o644)
+        interpreter_path, pythonpath = self.python.executable, list(self.python.packages)
         if self.isolation.mode == "bubblewrap":
-            self.upload_root = UPLOAD_DIR
-            prefix = _bwrap_command(str(child_dir), str(upload_dir))
-            interpreter = _sandbox_python()
-            script = f"{GRADER_DIR}/child.py"
+            self.upload_root, self.tmp_inside = UPLOAD_DIR, "/tmp"
+            binds, interpreter_path, pythonpath = _python_binds(self.python)
+            prefix = _bwrap_command(str(child_dir), str(upload_dir), str(self.tmp_dir), binds)
+            script, self._cwd = f"{GRADER_DIR}/child.py", "/"
+            self._env = _child_env({"PYTHONPATH": ":".join(pythonpath)} if pythonpath else None)
+            self._landlock = None
         else:
-            self.upload_root = str(upload_dir)
-            prefix = []
-            interpreter = sys.executable
-            script = str(child_dir / "child.py")
-        self._command = prefix + [interpreter, "-s", "-B", "-P", script]
-        self._start()
-        return self
+            self.upload_root, self.tmp_inside = str(upload_dir), str(self.tmp_dir)
+            prefix, script, self._cwd = [], str(child_dir / "child.py"), str(self.tmp_dir)
+            extra = {"HOME": str(self.tmp_dir), "TMPDIR": str(self.tmp_dir)}
+            if pythonpath:
+                extra["PYTHONPATH"] = ":".join(pythonpath)
+            self._env = _child_env(extra)
+            read = list(SYSTEM_READ) + [self.python.home, *(self.python.packages)]
+            read += [self.python.venv] if self.python.venv else []
+            read += [os.path.dirname(os.path.realpath(self.python.executable)), str(child_dir), str(upload_dir)]
+            self._landlock = {"read": read, "write": [str(self.tmp_dir), "/dev/null"]} if confine.landlock_abi() > 0 else None
+        self._command = prefix + [interpreter_path, "-s", "-B", "-P", script]
 
     def __exit__(self, *exc: Any) -> None:
         self._stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+            self._tmp = None
 
     # -- process management -------------------------------------------------------------------
 
@@ -256,14 +463,19 @@ class Sandbox:
         from_r, from_w = os.pipe()
         # The child sees our pipe ends as fds 3 (requests) and 4 (answers).
         fds = [(to_r, 3), (from_w, 4)]
+        # bubblewrap itself runs as the sandbox uid (inside its user namespace that uid is the
+        # outside one, so RLIMIT_NPROC counts); the fallback's fork server keeps ours, and each
+        # session switches before it imports anything.
+        drop = self.isolation.mode == "bubblewrap" and self.uid is not None
         self._proc = subprocess.Popen(
             self._command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=_child_env(),
+            env=self._env,
+            cwd=self._cwd,
             pass_fds=(3, 4),
-            preexec_fn=_make_preexec(fds, self.isolation.mode == "fallback" and _can_drop_privileges()),
+            preexec_fn=_make_preexec(fds, drop),
         )
         os.close(to_r)
         os.close(from_w)
@@ -293,18 +505,34 @@ class Sandbox:
                     pass
         self._to = self._from = -1
         if self._proc is not None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            # Everything below the fork server goes, daemons included (it is their subreaper).
+            confine.kill_tree(self._proc.pid, include_root=True, reap=False)
             self._proc.kill()
             self._proc.wait()
             self._proc = None
+        self.clean()
+        if self.isolation.mode == "fallback" and self.uid is not None and self._landlock is None:
+            for path in _sweep_shared_tmp(self.uid, self.started):
+                LOG.warning("removed %s, left by the submission", path)
 
     def restart(self) -> None:
         self._stop()
         self._start()
         self._ready()
+
+    def clean(self) -> None:
+        """Empty the sessions' private folder (between sessions: each problem starts clean)."""
+        if self._tmp is not None:
+            _empty(self.tmp_dir)
+
+    def over_disk(self, limits: Limits) -> Optional[str]:
+        """Why the private folder is over its limits, or None."""
+        used, count = _usage(self.tmp_dir, MAX_TMP_FILES)
+        if count > MAX_TMP_FILES:
+            return f"your code created more than {MAX_TMP_FILES} files"
+        if used > limits.disk_mb * 1024 * 1024:
+            return f"your code wrote more than {limits.disk_mb} MB of files"
+        return None
 
     # -- frames ---------------------------------------------------------------------------------
 
@@ -314,20 +542,32 @@ class Sandbox:
         except (OSError, wire.WireError) as exc:
             raise SandboxError(f"cannot write to the sandbox: {exc}") from exc
 
-    def _read(self, deadline: float) -> Optional[Dict[str, Any]]:
-        """The next frame, or None if the deadline passed first."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        ready, _, _ = select.select([self._from], [], [], remaining)
-        if not ready:
-            return None
+    def _read(self, deadline: float, limits: Optional[Limits] = None) -> Optional[Dict[str, Any]]:
+        """The next frame, or None if the deadline passed first. With ``limits``, the private
+        folder is checked while waiting (DiskFull)."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            wait = remaining if limits is None else min(remaining, DISK_CHECK_SECONDS)
+            ready, _, _ = select.select([self._from], [], [], wait)
+            if limits is not None and time.monotonic() - self._checked >= DISK_CHECK_SECONDS:
+                self._checked = time.monotonic()
+                reason = self.over_disk(limits)
+                if reason is not None:
+                    raise DiskFull(reason)
+            if ready:
+                break
         try:
-            frame = wire.read_frame(self._from)
+            frame = wire.read_frame(self._from, wire.MAX_ANSWER_BYTES)
         except wire.WireError as exc:
+            if "exceeds" in str(exc):
+                raise Oversized(str(exc)) from exc
             raise SandboxError(f"bad frame from the sandbox: {exc}") from exc
         if frame is None:
             raise SandboxError("the sandbox closed its stream")
+        if not isinstance(frame, dict):
+            raise SandboxError("a frame from the sandbox is not an object")
         return frame
 
     def session(self, limits: Limits, name: Optional[str] = None) -> "Session":
@@ -347,10 +587,9 @@ def _make_preexec(fds: List[tuple], drop: bool):
         for src, dst in high:
             os.dup2(src, dst)
             os.close(src)
+        os.setsid()
         if drop:
             _drop_privileges()
-        else:
-            os.setsid()
 
     return preexec
 
@@ -370,12 +609,12 @@ class Session:
 
     def __enter__(self) -> "Session":
         self.deadline = time.monotonic() + self.limits.time_seconds
-        self.sandbox._send({
-                "op": "fork",
-                "limits": self.limits.for_child(),
-                "path": self.path,
-                "output": self.sandbox.output_path,
-            })
+        request: Dict[str, Any] = {"op": "fork", "limits": self.limits.for_child(), "path": self.path, "tmp": self.sandbox.tmp_inside}
+        if self.sandbox.isolation.mode == "fallback":
+            request["uid"] = self.sandbox.uid
+            request["landlock"] = self.sandbox._landlock
+        self.sandbox.clean()
+        self.sandbox._send(request)
         self.alive = True
         answer = self._answer()
         if "error" in answer:
@@ -385,16 +624,21 @@ class Session:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if not self.alive:
-            return
-        try:
-            self.sandbox._send({"op": "end"})
-            frame = self.sandbox._read(time.monotonic() + 5.0)
-            if frame is None:
-                self._kill()
-        except SandboxError:
-            self.sandbox.restart()
-        self.alive = False
+        if self.alive:
+            try:
+                self.sandbox._send({"op": "end"})
+                deadline = time.monotonic() + 5.0
+                while True:  # answers the session sent beyond the ones asked for, then its exit
+                    frame = self.sandbox._read(deadline)
+                    if frame is None:
+                        self._kill()
+                        break
+                    if "exit" in frame:
+                        break
+            except SandboxError:
+                self.sandbox.restart()
+            self.alive = False
+        self.sandbox.clean()
 
     def _kill(self) -> Optional[Dict[str, Any]]:
         """Ask the fork server to end the session; restart the whole sandbox if it cannot."""
@@ -407,6 +651,7 @@ class Session:
                     break
                 if "exit" in frame:
                     self.alive = False
+                    self.sandbox.clean()
                     return frame["exit"]
         except SandboxError:
             pass
@@ -414,28 +659,40 @@ class Session:
         self.alive = False
         return None
 
+    def _end(self, reason: str, code: Optional[int] = None, output: str = "") -> SessionEnded:
+        self.ended = SessionEnded(reason, code, output)
+        self.sandbox.clean()
+        return self.ended
+
     def _answer(self) -> Dict[str, Any]:
         if self.ended is not None:
             raise self.ended
         try:
-            frame = self.sandbox._read(self.deadline)
+            frame = self.sandbox._read(self.deadline, self.limits)
+        except DiskFull as full:
+            info = self._kill() or {}
+            raise self._end(str(full), output=str(info.get("output", "")))
+        except Oversized:
+            self.sandbox.restart()
+            self.alive = False
+            raise self._end(f"your code returned a value larger than {wire.MAX_ANSWER_BYTES // (1024 * 1024)} MB")
         except SandboxError:
             self.sandbox.restart()
             self.alive = False
-            self.ended = SessionEnded("the sandbox stopped unexpectedly")
-            raise self.ended
+            raise self._end("the sandbox stopped unexpectedly (did your code end its parent process?)")
         if frame is None:
             info = self._kill() or {}
-            self.ended = SessionEnded(
+            raise self._end(
                 f"the time limit of {self.limits.time_seconds:g} s for this problem ran out",
                 output=str(info.get("output", "")),
             )
-            raise self.ended
         if "exit" in frame:
             self.alive = False
             code = frame["exit"].get("code")
-            self.ended = SessionEnded(_exit_reason(code, self.limits), code, str(frame["exit"].get("output", "")))
-            raise self.ended
+            reason = _exit_reason(code, self.limits)
+            if frame["exit"].get("why") == "protocol":
+                reason = "the submission's process wrote to the grader's channel itself and was stopped (did your code use the grader's modules?)"
+            raise self._end(reason, code, str(frame["exit"].get("output", "")))
         return frame
 
     def request(self, message: Dict[str, Any]) -> Dict[str, Any]:
@@ -455,6 +712,9 @@ def _exit_reason(code: Optional[int], limits: Limits) -> str:
         return f"the submission used more than {limits.time_seconds:g} s of CPU time"
     if code == -signal.SIGSEGV:
         return "the submission's process crashed (segmentation fault)"
+    if code == CONFINE_FAILED:
+        LOG.error("a session could not confine itself (seccomp, Landlock or the uid switch failed)")
+        return "the sandbox could not confine your code, so it did not run it: a problem of the grader, not yours; please tell course staff"
     if code == 70:
         return "the submission's process failed outside your functions (did your file replace Python, numpy or torch functions?)"
     if code < 0:

@@ -19,6 +19,10 @@ import numpy as np
 import torch
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # one request or response; a larger one is refused
+# One answer from the submission's side. The grader parses answers, and a frame of tiny JSON
+# values costs tens of times its size in Python objects: this bound keeps the grader's memory
+# bounded whatever the sandbox sends (the container may have only 768 MB).
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 8  # nesting of lists/tuples/dicts in one value
 MAX_ITEMS = 10_000  # elements of one list/tuple/dict
 MAX_STR = 100_000  # characters of one string
@@ -74,10 +78,10 @@ class Handle:
 # Framing
 
 
-def write_frame(fd: int, message: Any) -> None:
+def write_frame(fd: int, message: Any, max_bytes: int = MAX_FRAME_BYTES) -> None:
     data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    if len(data) > MAX_FRAME_BYTES:
-        raise WireError(f"frame of {len(data)} bytes exceeds {MAX_FRAME_BYTES}")
+    if len(data) > max_bytes:
+        raise WireError(f"frame of {len(data)} bytes exceeds {max_bytes}")
     payload = _HEADER.pack(len(data)) + data
     view = memoryview(payload)
     while view:
@@ -97,21 +101,24 @@ def read_exact(fd: int, size: int) -> Optional[bytes]:
     return b"".join(chunks)
 
 
-def read_frame(fd: int) -> Optional[Any]:
-    """The next message, or None at end of stream (including a frame cut short)."""
+def read_frame(fd: int, max_bytes: int = MAX_FRAME_BYTES) -> Optional[Any]:
+    """The next message, or None at end of stream (including a frame cut short).
+
+    A frame over ``max_bytes`` raises WireError before its body is read: the stream cannot be
+    used after that."""
     header = read_exact(fd, _HEADER.size)
     if header is None:
         return None
     (size,) = _HEADER.unpack(header)
-    if size > MAX_FRAME_BYTES:
-        raise WireError(f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
+    if size > max_bytes:
+        raise WireError(f"frame of {size} bytes exceeds {max_bytes}")
     data = read_exact(fd, size)
     if data is None:
         return None
     try:
         return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WireError(f"frame is not JSON: {exc}") from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WireError(f"frame is not JSON: {str(exc)[:200]}") from exc
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class Failure:
     """A task that did not return: why, in one line for staff."""
 
     reason: str
+    seconds: float = 0.0  # how long it ran before it failed
 
 
 def _serve(conn: Connection, factory: str, init: Any) -> None:
@@ -139,9 +140,10 @@ class Pool:
                     worker.ready = True
                 elif worker.task is not None and key == worker.task[0]:
                     worker.task = None
-                    on_result(key, value if kind == "done" else Failure(f"the grader raised: {value.strip().splitlines()[-1]}"))
                     if kind == "failed":
                         LOG.warning("task %s failed in the worker:\n%s", key, value)
+                        value = Failure(f"the grader raised: {value.strip().splitlines()[-1]}", time.monotonic() - worker.given)
+                    on_result(key, value)
         except (EOFError, OSError):
             return False
         if not worker.process.is_alive():
@@ -164,4 +166,4 @@ class Pool:
                 reason = f"stopped: grading took longer than the cap of {self.cap_seconds:g} s"
             else:
                 reason = f"the grading process died (exit code {worker.process.exitcode})"
-            on_result(key, Failure(reason))
+            on_result(key, Failure(reason, time.monotonic() - worker.given))

@@ -76,9 +76,10 @@ def folder_name(submission_id: str) -> str:
 
 
 def grading_fingerprint(config: Config, assignment: Assignment) -> str:
-    """What decides the grades: grading.toml, the hidden tests and the reference solution."""
-    digest = hashlib.sha256(assignment.id.encode())
-    files = [config.path] + hidden_files(config, assignment) + [config.root / "solutions" / name for name in assignment.sources]
+    """What decides the grades: the assignment's grading.toml settings (points, limits, examples;
+    not other assignments'), its hidden tests and its reference solution."""
+    digest = hashlib.sha256(repr(assignment).encode())
+    files = hidden_files(config, assignment) + [config.root / "solutions" / name for name in assignment.sources]
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

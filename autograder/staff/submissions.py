@@ -42,17 +42,6 @@ class Submission:
     path: Optional[Path]  # None when the metadata lists a submission whose folder is missing
     submitters: Tuple[Submitter, ...] = ()
 
-    def identifiers(self) -> List[str]:
-        """Everything that could name the student (for anonymising the report)."""
-        found = [self.id]
-        if self.path is not None:
-            found += [self.path.name, self.path.stem]
-        for person in self.submitters:
-            found += [person.name, person.email, person.sid]
-            found += person.name.split()
-            found.append(person.email.split("@")[0])
-        return [text for text in dict.fromkeys(found) if len(text) >= 3]
-
 
 def fingerprint(path: Optional[Path]) -> str:
     """A hash of what was uploaded (names and contents), to notice a changed submission on resume."""

@@ -1,0 +1,131 @@
+"""Hidden tests for Part 3: RMSNorm(dim, eps=1e-5).
+
+Differential against ``torch.nn.RMSNorm(dim, eps=eps)`` with the same (random) weight, over
+inputs of several magnitudes (tiny inputs are where eps matters, so eps outside the square root
+shows there), plus the interface (one parameter, ``weight``, starting at ones) and two
+properties of the definition: scale invariance for inputs far above eps, and oddness.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+import hypothesis
+import torch
+from hypothesis import strategies as st
+
+from autograder.checking.compare import expect, expect_tensor, expect_type, fail
+from autograder.checking.registry import Checks, Context
+from autograder.checking.strategies import MAX_SEED, randn
+
+checks = Checks()
+
+SYMBOL = "RMSNorm"
+
+
+@dataclass(frozen=True)
+class Case:
+    dim: int
+    lead: Tuple[int, ...]  # the leading axes of x
+    eps: float
+    magnitude: float
+    seed: int
+
+    def x(self) -> torch.Tensor:
+        return randn(self.seed, *self.lead, self.dim) * self.magnitude
+
+    def weight(self) -> torch.Tensor:
+        return randn(self.seed + 1, self.dim)
+
+    def new_text(self) -> str:
+        return f"{SYMBOL}({self.dim}, eps={self.eps})"
+
+
+@st.composite
+def cases(draw: st.DrawFn, magnitudes=(1e-3, 0.1, 1.0, 30.0), epsilons=(1e-5, 1e-6, 1e-2, 0.5)) -> Case:
+    return Case(
+        dim=draw(st.integers(1, 8)),
+        lead=tuple(draw(st.lists(st.integers(1, 3), min_size=0, max_size=3))),
+        eps=draw(st.sampled_from(epsilons)),
+        magnitude=draw(st.sampled_from(magnitudes)),
+        seed=draw(st.integers(0, MAX_SEED)),
+    )
+
+
+def _new(ctx: Context, case: Case):
+    return ctx.student.new(SYMBOL, case.dim, eps=case.eps)
+
+
+@checks.add("rmsnorm", "its only parameter is weight, of shape (dim,), initialised to ones (no bias)")
+def parameters(ctx: Context) -> None:
+    def body(case: Case) -> None:
+        norm = _new(ctx, case)
+        call = f"{norm.name}.state_dict()"
+        state = norm.state_dict()
+        expect_type(state, [dict], call, call)
+        extra = sorted(k for k in state if k != "weight")
+        if extra:
+            fail(
+                f"{call} has keys {sorted(state)}, but should have only 'weight' [{norm.name} = {case.new_text()}]\n"
+                "  hint: RMSNorm has no bias (and no running statistics): x / sqrt(mean(x**2) + eps) * weight"
+            )
+        expect("weight" in state, f"{call} has no 'weight', but should: a learnable nn.Parameter of shape ({case.dim},)")
+        expect_tensor(state["weight"], torch.ones(case.dim), f"{call}['weight']", f"{norm.name} = {case.new_text()}", atol=0, rtol=0, hint="weight starts at ones")
+
+    ctx.forall(cases(), body, max_examples=4)
+
+
+def _hint(got: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, eps: float) -> str:
+    """Name the usual mistakes when the output matches one of them."""
+    if got.shape != x.shape:
+        return "normalise over the last axis only; the output has the input's shape"
+    centred = x - x.mean(dim=-1, keepdim=True)
+    variants = {
+        "the mean was subtracted (that is LayerNorm): RMSNorm divides by the root mean square without centring": centred
+        * torch.rsqrt(centred.pow(2).mean(-1, keepdim=True) + eps)
+        * weight,
+        "eps belongs inside the square root: x / sqrt(mean(x**2) + eps)": x / (x.pow(2).mean(-1, keepdim=True).sqrt() + eps) * weight,
+        "use the mean of x**2 over the last axis, not the sum (that is the L2 norm)": x * torch.rsqrt(x.pow(2).sum(-1, keepdim=True) + eps) * weight,
+    }
+    for text, value in variants.items():
+        if torch.allclose(got, value, atol=1e-5, rtol=1e-4):
+            return text
+    return "x / sqrt(mean(x**2 over the last axis) + eps) * weight"
+
+
+@checks.add("rmsnorm", "equals torch.nn.RMSNorm(dim, eps=eps) with the same weight, for inputs tiny to large", weight=2)
+def differential(ctx: Context) -> None:
+    def body(case: Case) -> None:
+        norm = _new(ctx, case)
+        weight, x = case.weight(), case.x()
+        norm.load_state_dict({"weight": weight})
+        reference = torch.nn.RMSNorm(case.dim, eps=case.eps)
+        with torch.no_grad():
+            reference.weight.copy_(weight)
+            want = reference(x)
+        call = f"{norm.name} = {case.new_text()}; {norm.name}.load_state_dict({{'weight': w}}); {norm.name}(x of shape {tuple(x.shape)}, |x| ~ {case.magnitude:g})"
+        got = norm(x)
+        expect_type(got, [torch.Tensor], "out", call)
+        expect_tensor(got, want, "out", call, atol=1e-5, rtol=1e-4, hint=_hint(got, x, weight, case.eps))
+
+    ctx.forall(cases(), body)
+
+
+@checks.add("rmsnorm", "scale invariance: RMSNorm(c * x) = RMSNorm(x) for c > 0, and RMSNorm(-x) = -RMSNorm(x)")
+def invariance(ctx: Context) -> None:
+    def body(example: Tuple[Case, float]) -> None:
+        case, factor = example
+        x = case.x()
+        # A vector that happens to be near zero sits where eps matters: not this property's.
+        hypothesis.assume(float(x.pow(2).mean(dim=-1).min()) >= 1e-2)
+        norm = _new(ctx, case)
+        norm.load_state_dict({"weight": case.weight()})
+        call = f"{norm.name} = {case.new_text()}; {norm.name}(x) against {norm.name}({factor:g} * x) and {norm.name}(-x)"
+        plain = norm(x)
+        expect_type(plain, [torch.Tensor], "out", call)
+        # eps is at most 1e-5 against mean(x**2) >= ~1e-2 here: the invariance holds to ~1e-3.
+        expect_tensor(norm(x * factor), plain, f"{norm.name}({factor:g} * x)", call, atol=1e-3, rtol=1e-3, hint="divide by the root mean square, which scales with x")
+        expect_tensor(norm(-x), -plain, f"{norm.name}(-x)", call, atol=1e-5, rtol=1e-4, hint="no bias and no shift: RMSNorm is odd")
+
+    strategy = st.tuples(cases(magnitudes=(1.0, 30.0), epsilons=(1e-5, 1e-6)), st.sampled_from([0.5, 3.0, 100.0]))
+    ctx.forall(strategy, body, max_examples=10)
