@@ -58,7 +58,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     for release in releases:
         reference, blank = release.proof
         print(score_table(f"{release.assignment.id}: proof of the release", [("reference", reference), ("blank stubs", blank)]))
-        print(f"wrote {Path(args.out) / release.assignment.id}/ (student.zip, autograder.zip, reference/, student/)\n")
+        print(f"wrote {Path(args.out) / release.assignment.id}/ (student.zip, autograder.zip, reference/, student/, and nbgrader/ where the assignment has a handout)\n")
     return 0
 
 

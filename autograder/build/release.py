@@ -32,6 +32,7 @@ LOG = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 EXECUTABLE = {"setup.sh", "run_autograder"}
+LEAK_SUBSTRING_CHARS = 24  # solution lines at least this long are also caught inside other lines
 
 
 class BuildError(Exception):
@@ -98,10 +99,15 @@ def _leaks(config: Config, assignment: Assignment, student: Dict[str, bytes]) ->
     for name in assignment.sources:
         path = config.root / "solutions" / name
         secret = set(solution_lines(path.read_text(encoding="utf-8"), path))
+        # Long solution lines are also found inside other lines (a comment, a hint, a string);
+        # short ones only as whole lines, since `return x` may well stand in given code too.
+        long_lines = [line for line in secret if len(line) >= LEAK_SUBSTRING_CHARS]
         for file_name, data in student.items():
             for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
-                if line.strip() in secret:
-                    found.append(f"release {file_name}:{number} repeats a solution line of solutions/{name}: {line.strip()!r}")
+                text = line.strip()
+                hit = text if text in secret else next((s for s in long_lines if s in text), None)
+                if hit is not None:
+                    found.append(f"release {file_name}:{number} repeats a solution line of solutions/{name}: {hit!r}")
     return found
 
 
