@@ -8,7 +8,6 @@ import pytest
 
 from autograder.assign.export import ExportError, merge
 from autograder.assign.markers import MarkerError, find_regions, make_stub, solution_lines
-from conftest import ROOT
 
 SOURCE = '''import torch
 

@@ -19,7 +19,7 @@ import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, List, Optional, Tuple
 
 LOG = logging.getLogger(__name__)
 START_SECONDS = 300.0  # a worker imports torch and the grader: slow on a loaded machine, not this slow

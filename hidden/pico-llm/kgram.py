@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from autograder.checking.compare import expect, expect_type, fail
+from autograder.checking.compare import expect, fail
+from autograder.checking.models import randomise_parameters, time_first_logits
 from autograder.checking.registry import Checks, Context
-from autograder.checking.strategies import MAX_SEED, randn, seeded
+from autograder.checking.strategies import MAX_SEED, seeded
 
 checks = Checks()
 
@@ -54,42 +55,23 @@ def cases(draw: st.DrawFn, min_k: int = 1, min_length: int = 1) -> Case:
     )
 
 
-def _randomise(model, seed: int) -> None:
-    """Seeded values in every floating parameter: outputs then move visibly with every input."""
-    state = model.state_dict()
-    expect_type(state, [dict], f"{model.name}.state_dict()", f"{model.name}.state_dict()")
-    fresh = {}
-    for i, (key, value) in enumerate(state.items()):
-        fresh[key] = randn(seed + i, *value.shape) * 0.5 if isinstance(value, torch.Tensor) and value.is_floating_point() else value
-    model.load_state_dict(fresh)
 
 
 def _new(ctx: Context, case: Case):
     ctx.student.seed(case.seed)
     model = ctx.student.new(SYMBOL, case.vocab, k=case.k, embed_size=EMBED, num_inner_layers=1, chunk_size=case.chunk)
-    _randomise(model, case.seed)
+    randomise_parameters(model, case.seed)
     model.attr("eval")()
     return model
 
 
-def _logits(model, tokens: torch.Tensor, vocab: int, call: str) -> torch.Tensor:
-    logits = model(tokens)
-    want = (int(tokens.shape[0]), int(tokens.shape[1]), vocab)
-    expect_type(logits, [torch.Tensor], "logits", call)
-    expect(
-        tuple(logits.shape) == want,
-        f"logits.shape={tuple(logits.shape)}, but should be {want} [{call}]",
-        "time-first: tokens (T, B) give logits (T, B, vocab_size)",
-    )
-    expect(logits.is_floating_point() and bool(torch.isfinite(logits).all()), f"logits hold {logits.dtype} values that are not all finite [{call}]")
-    return logits
 
 
 @checks.add("kgram_mlp", "forward maps tokens (T, B) to finite logits (T, B, vocab_size)")
 def shapes(ctx: Context) -> None:
     def body(case: Case) -> None:
         model = _new(ctx, case)
-        _logits(model, case.tokens(), case.vocab, f"model = {case.call()}; model(tokens of shape {(case.length, case.batch)})")
+        time_first_logits(model, case.tokens(), case.vocab, f"model = {case.call()}; model(tokens of shape {(case.length, case.batch)})")
 
     ctx.forall(cases(), body, max_examples=8)
 
@@ -121,8 +103,8 @@ def locality(ctx: Context) -> None:
         changed = tokens.clone()
         changed[s, column] = (changed[s, column] + shift) % case.vocab
         call = f"{case.call()} on tokens (T={case.length}, B={case.batch}), then on them with token [{s}, {column}] changed"
-        before = _logits(model, tokens, case.vocab, call)
-        after = _logits(model, changed, case.vocab, call)
+        before = time_first_logits(model, tokens, case.vocab, call)
+        after = time_first_logits(model, changed, case.vocab, call)
         moved = _moved(before, after)
         want = torch.zeros_like(moved)
         want[s : s + case.k, column] = True
@@ -159,8 +141,8 @@ def padding(ctx: Context) -> None:
         tokens = case.tokens()
         prefixed = torch.cat([torch.zeros(case.k - 1, case.batch, dtype=torch.long), tokens])
         call = f"{case.call()}: model(tokens) against model(cat([zeros({case.k - 1}, {case.batch}), tokens]))[{case.k - 1}:]"
-        plain = _logits(model, tokens, case.vocab, call)
-        longer = _logits(model, prefixed, case.vocab, call)[case.k - 1 :]
+        plain = time_first_logits(model, tokens, case.vocab, call)
+        longer = time_first_logits(model, prefixed, case.vocab, call)[case.k - 1 :]
         bad = (plain - longer).abs().amax(dim=-1) > SAME
         if bad.any():
             t, b = (int(i) for i in bad.nonzero()[0])
@@ -200,7 +182,7 @@ def learns(ctx: Context) -> None:
     call += f"; train_steps(model, tokens, {LEARN_STEPS}, {LEARN_LR})"
     expect(isinstance(losses, list) and len(losses) == LEARN_STEPS, f"train_steps returned {type(losses).__name__}, but should return {LEARN_STEPS} losses [{call}]")
     test = _rule_sequences(64, 2)
-    logits = _logits(model, test, LEARN_VOCAB, call + "; model(fresh sequences)")
+    logits = time_first_logits(model, test, LEARN_VOCAB, call + "; model(fresh sequences)")
     loss = float(F.cross_entropy(logits[:-1].reshape(-1, LEARN_VOCAB).double(), test[1:].reshape(-1)))
     expect(
         loss < LEARN_LIMIT,

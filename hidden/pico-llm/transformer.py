@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from autograder.checking.compare import expect, expect_type, fail
+from autograder.checking.compare import expect, fail
+from autograder.checking.models import randomise_parameters, time_first_logits
 from autograder.checking.registry import Checks, Context
-from autograder.checking.strategies import MAX_SEED, randn, seeded
+from autograder.checking.strategies import MAX_SEED, seeded
 
 checks = Checks()
 
@@ -60,42 +61,24 @@ def cases(draw: st.DrawFn, min_length: int = 1, min_batch: int = 1) -> Case:
     )
 
 
-def _randomise(model, seed: int) -> None:
-    state = model.state_dict()
-    expect_type(state, [dict], f"{model.name}.state_dict()", f"{model.name}.state_dict()")
-    fresh = {}
-    for i, (key, value) in enumerate(state.items()):
-        fresh[key] = randn(seed + i, *value.shape) * 0.5 if isinstance(value, torch.Tensor) and value.is_floating_point() else value
-    model.load_state_dict(fresh)
 
 
 def _new(ctx: Context, case: Case, randomise: bool = True):
     ctx.student.seed(case.seed)
     model = ctx.student.new(SYMBOL, case.vocab, case.d_model, case.heads, case.blocks)
     if randomise:
-        _randomise(model, case.seed)
+        randomise_parameters(model, case.seed)
     model.attr("eval")()  # dropout, if any, off
     return model
 
 
-def _logits(model, tokens: torch.Tensor, vocab: int, call: str) -> torch.Tensor:
-    logits = model(tokens)
-    want = (int(tokens.shape[0]), int(tokens.shape[1]), vocab)
-    expect_type(logits, [torch.Tensor], "logits", call)
-    expect(
-        tuple(logits.shape) == want,
-        f"logits.shape={tuple(logits.shape)}, but should be {want} [{call}]",
-        "time-first: tokens (T, B) give logits (T, B, vocab_size)",
-    )
-    expect(logits.is_floating_point() and bool(torch.isfinite(logits).all()), f"logits hold {logits.dtype} values that are not all finite [{call}]")
-    return logits
 
 
 @checks.add("transformer_model", "forward maps tokens (T, B) to finite logits (T, B, vocab_size)")
 def shapes(ctx: Context) -> None:
     def body(case: Case) -> None:
         model = _new(ctx, case, randomise=False)
-        _logits(model, case.tokens(), case.vocab, f"model = {case.new_text()}; model(tokens of shape {(case.length, case.batch)})")
+        time_first_logits(model, case.tokens(), case.vocab, f"model = {case.new_text()}; model(tokens of shape {(case.length, case.batch)})")
 
     ctx.forall(cases(), body, max_examples=8)
 
@@ -115,8 +98,8 @@ def causal(ctx: Context) -> None:
         changed = tokens.clone()
         changed[first:] = (changed[first:] + 1 + case.tokens(1)[first:] % (case.vocab - 1)) % case.vocab  # every later token differs
         call = f"{model.name} = {case.new_text()}; {model.name}(tokens) and {model.name}(tokens with positions {first}.. changed), tokens (T={case.length}, B={case.batch})"
-        before = _logits(model, tokens, case.vocab, call)
-        after = _logits(model, changed, case.vocab, call)
+        before = time_first_logits(model, tokens, case.vocab, call)
+        after = time_first_logits(model, changed, case.vocab, call)
         moved = (before[:first] - after[:first]).abs().amax(dim=-1) > SAME  # (first, B)
         if moved.any():
             t, b = (int(i) for i in moved.nonzero()[0])
@@ -136,9 +119,9 @@ def batch_independent(ctx: Context) -> None:
         model = _new(ctx, case)
         tokens = case.tokens()
         call = f"{model.name} = {case.new_text()}; {model.name}(tokens) against {model.name}(tokens[:, b:b+1]), tokens (T={case.length}, B={case.batch})"
-        together = _logits(model, tokens, case.vocab, call)
+        together = time_first_logits(model, tokens, case.vocab, call)
         for b in range(case.batch):
-            alone = _logits(model, tokens[:, b : b + 1], case.vocab, call)[:, 0]
+            alone = time_first_logits(model, tokens[:, b : b + 1], case.vocab, call)[:, 0]
             gap = (together[:, b] - alone).abs().amax(dim=-1)  # (T,)
             if bool((gap > SAME).any()):
                 t = int((gap > SAME).nonzero()[0])
@@ -176,7 +159,7 @@ def learns(ctx: Context) -> None:
     tokens = _pair_sequences()
     losses = ctx.student.call("train_steps", model, tokens, LEARN_STEPS, LEARN_LR)
     expect(isinstance(losses, list) and len(losses) == LEARN_STEPS, f"train_steps returned {type(losses).__name__}, but should return {LEARN_STEPS} losses [{call}]")
-    logits = _logits(model, tokens, LEARN_VOCAB, call + "; model(tokens)")
+    logits = time_first_logits(model, tokens, LEARN_VOCAB, call + "; model(tokens)")
     loss = float(F.cross_entropy(logits[:-1].reshape(-1, LEARN_VOCAB).double(), tokens[1:].reshape(-1)))
     expect(
         loss < LEARN_LIMIT,
