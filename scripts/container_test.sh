@@ -63,10 +63,12 @@ cat >"$ROOT/autograder/submission_metadata.json" <<'EOF'
  "assignment": {"due_date": "2026-03-02T23:59:00.000000-08:00", "total_points": "25.0", "id": 3}, "previous_submissions": []}
 EOF
 
-# Enter the root as real root: new mount, pid, IPC and UTS namespaces, pivot_root; host network.
+# Enter the root as real root: new mount, IPC and UTS namespaces, pivot_root; host network. The
+# host's /proc is bound whole (bubblewrap's own --proc masks parts of it, and the kernel refuses a
+# nested sandbox a private /proc when the outer one is masked: as in a Docker container).
 inside() {
-  bwrap --bind "$ROOT" / --proc /proc --dev /dev --ro-bind /sys /sys --ro-bind /etc/resolv.conf /etc/resolv.conf \
-    --ro-bind "$WHEELS" /opt/wheels --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --chdir /autograder \
+  bwrap --bind "$ROOT" / --bind /proc /proc --dev /dev --ro-bind /sys /sys --ro-bind /etc/resolv.conf /etc/resolv.conf \
+    --ro-bind "$WHEELS" /opt/wheels --unshare-ipc --unshare-uts --die-with-parent --chdir /autograder \
     /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
 }
 
@@ -160,10 +162,10 @@ def lstm_parity_weights():  # snoops, and leaves a daemon behind
     except OSError:
         pass
     try:
-        subprocess.Popen(["/bin/sh", "-c", "sleep 900", "MARK"], start_new_session=True)
-    except OSError:
-        pass
-    raise RuntimeError(f"seen: {seen}")
+        daemon = subprocess.Popen(["/bin/sh", "-c", "sleep 900", "MARK"], start_new_session=True).pid
+    except OSError as exc:
+        daemon = f"not started ({exc})"
+    raise RuntimeError(f"seen: {seen}; daemon {daemon}")
 
 
 class PatchEmbed(PatchEmbed):  # memory, files, then it kills its parent
@@ -206,7 +208,7 @@ grade "$WORK/out/hostile.py" hostile-fallback /usr/local/bin/no-userns
 say "checking the results"
 SCHEMA="$HERE/../shared/gradescope/results.schema.json"
 "$PY" - "$WORK/out" "$SCHEMA" "$MARK" "$ROOT" <<'EOF'
-import json, os, sys
+import json, os, re, sys
 from pathlib import Path
 import jsonschema
 out, schema, mark, root = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text()), sys.argv[3], Path(sys.argv[4])
@@ -236,17 +238,19 @@ ATTACKED = ("neurons", "lstm_parity", "patch_embed")
 for mode in ("bubblewrap", "fallback"):
     good, bad = runs[f"good-{mode}"], runs[f"hostile-{mode}"]
     results = json.loads((out / f"hostile-{mode}.results.json").read_text())
-    check(sum(good.values()) == 25, f"{mode}: the reference scores {sum(good.values()):g}/25")
+    total = json.loads((out / f"good-{mode}.results.json").read_text())["score"]
+    check(total == 25, f"{mode}: the reference scores {total:g}/25")
     check(all(bad[p] == 0 for p in ATTACKED), f"{mode}: each attacking problem scores 0 ({', '.join(f'{p} {bad[p]:g}' for p in ATTACKED)})")
     others = {p: s for p, s in bad.items() if p not in ATTACKED}
-    check(others == {p: good[p] for p in others}, f"{mode}: every other problem keeps full credit ({sum(others.values()):g} points)")
+    check(others == {p: good[p] for p in others}, f"{mode}: every other problem keeps its full credit ({round(sum(others.values()), 2):g} points)")
     lstm = " ".join(t["output"] for t in results["tests"] if t["tags"][0] == "lstm_parity")
-    check("seen: []" in lstm, f"{mode}: the snooping problem saw nothing and reached nothing")
+    check("seen: []; daemon " in lstm, f"{mode}: the snooping problem saw nothing and reached nothing")
+    check(re.search(r"daemon \d+", lstm) is not None, f"{mode}: it did start a daemon (which must not outlive grading)")
     neurons = " ".join(t["output"] for t in results["tests"] if t["tags"][0] == "neurons")
     check("time limit of 60 s" in neurons, f"{mode}: the infinite loop was stopped at its problem's time limit")
-    check(mark not in results["output"] and results["score"] == round(sum(bad.values()), 4), f"{mode}: results.json is the grader's own (not forged)")
+    check(mark not in results["output"] and abs(results["score"] - sum(bad.values())) < 1e-3, f"{mode}: results.json is the grader's own (score {results['score']:g}, not forged)")
 leftover = []
-for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+for pid in (p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()):  # (our own command line names the mark)
     try:
         if mark.encode() in open(f"/proc/{pid}/cmdline", "rb").read():
             leftover.append(pid)

@@ -213,7 +213,10 @@ def _bwrap_works() -> bool:
     exe = shutil.which("bwrap")
     if exe is None:
         return False
-    probe = [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--uid", str(NOBODY), "--gid", str(NOBODY), "true"]
+    # The mounts the sandbox makes too: a private /proc cannot be mounted where the outer /proc is
+    # partly masked (a container's), though user namespaces themselves may work there.
+    probe = [exe, "--unshare-all", "--die-with-parent", "--new-session", "--uid", str(NOBODY), "--gid", str(NOBODY),
+             "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/", "true"]
     drop = _drop_privileges if sandbox_uid() is not None else None
     try:
         return subprocess.run(probe, capture_output=True, timeout=20, preexec_fn=drop).returncode == 0
