@@ -20,6 +20,7 @@ import re
 import secrets
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,8 @@ import pytest
 
 from autograder import config as config_mod
 from autograder.grade.engine import reference_source
-from autograder.sandbox.runner import NOBODY, choose_isolation, SandboxError
+from autograder.sandbox import runner
+from autograder.sandbox.runner import NOBODY, SandboxError, choose_isolation
 from conftest import ROOT, make_project, run_cli
 from test_grading import BUG, by_problem, validate
 
@@ -486,6 +488,49 @@ def test_exhaustion_is_bounded_and_leaves_nothing_behind(project, mode, tmp_path
     assert re.search("Last output of your code:\n[spam ]{900,1000}\n", neurons)  # 100 MB printed at import: a 1000-character tail
     assert_nothing_left(marker, grader_tmp)
 
+
+KILLED_MIDWAY = '''
+import ctypes, os, time
+
+def and_neuron():  # a daemon, then an infinite loop: the grader is killed meanwhile
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            ctypes.CDLL(None).prctl(15, b"MARKER", 0, 0, 0)
+            while True:
+                time.sleep(1)
+        os._exit(0)
+    while True:
+        pass
+'''
+
+
+def test_a_killed_grader_leaves_nothing_running_and_its_folder_is_swept(project, mode, tmp_path, marker, grader_tmp):
+    """A grader killed mid-problem (a batch's time cap, say): the sandbox's processes end with it
+    (bubblewrap dies with its parent; the fallback's fork server ends when its pipe closes), and
+    the next sandbox removes the folder the dead grader left."""
+    cfg, reference = project
+    upload = tmp_path / "my_llm_implementation.py"
+    upload.write_text(reference + KILLED_MIDWAY.replace("MARKER", marker))
+    command = [sys.executable, "-m", "autograder", "--config", str(cfg.path), "grade", str(upload), "--assignment", "hw3",
+               "--results", str(tmp_path / "results.json"), "--isolation", mode]
+    grader = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "TMPDIR": str(grader_tmp)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not _processes_with(marker) and time.monotonic() < deadline and grader.poll() is None:
+            time.sleep(0.2)
+        assert _processes_with(marker), "the daemon never started"
+    finally:
+        grader.kill()
+        grader.wait()
+    for _ in range(50):
+        if not _processes_with(marker):
+            break
+        time.sleep(0.1)
+    assert not _processes_with(marker)
+    left = list(grader_tmp.iterdir())
+    assert [p.name.startswith("autograder-") for p in left] == [True]
+    assert runner._sweep_stale(str(grader_tmp)) == [str(left[0])] and not list(grader_tmp.iterdir())
 
 # ---------------------------------------------------------------------------------------------
 # Snooping

@@ -301,6 +301,42 @@ def _temp_root() -> Optional[str]:
     return "/tmp"
 
 
+def _start_time(pid: int) -> Optional[str]:
+    """When process ``pid`` started (clock ticks since boot), to tell it from a later one of that pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+OWNER_FILE = "owner"  # in each sandbox folder: "<pid> <start time>" of the grader that made it
+
+
+def _sweep_stale(folder: str) -> List[str]:
+    """Remove the sandbox folders of graders that died without cleaning up (killed by a batch's
+    time cap, say); their fork servers end by themselves when the grader's pipe closes."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith("autograder-") or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                continue
+            pid, started = (Path(entry.path) / OWNER_FILE).read_text().split()
+        except (OSError, ValueError):
+            continue
+        if _start_time(int(pid)) != started:
+            _empty(Path(entry.path))
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed
+
+
 def _empty(folder: Path) -> None:
     """Remove everything in ``folder`` (the session may have made parts of it unreadable)."""
 
@@ -402,7 +438,10 @@ class Sandbox:
         self.uid = sandbox_uid()
         self.python = interpreter()
         self.started = time.time()
-        self._tmp = tempfile.TemporaryDirectory(prefix="autograder-", dir=_temp_root())
+        root = _temp_root()
+        for path in _sweep_stale(root or tempfile.gettempdir()):
+            LOG.warning("removed %s, left by a grader that was killed", path)
+        self._tmp = tempfile.TemporaryDirectory(prefix="autograder-", dir=root)
         try:
             self._lay_out(Path(self._tmp.name))
             self._start()
@@ -415,6 +454,7 @@ class Sandbox:
     def _lay_out(self, base: Path) -> None:
         """The sandbox's folders (child files, upload, private folder) and its command."""
         os.chmod(base, 0o755)
+        (base / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
         child_dir, upload_dir, self.tmp_dir = base / "grader", base / "upload", base / "tmp"
         for d in (child_dir, upload_dir, self.tmp_dir):
             d.mkdir()
