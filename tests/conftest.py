@@ -1,10 +1,12 @@
 """Shared fixtures: the repository's config, a narrowed project for fast engine tests, one build."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,35 +17,24 @@ sys.path.insert(0, str(ROOT))
 from autograder import config as config_mod  # noqa: E402
 from autograder.grade.engine import reference_source  # noqa: E402
 
-ATTENTION_TOML = """
-[defaults]
-time_limit = {time_limit}
-memory_limit = 2048
-max_examples = 10
+def narrowed_toml(problems: list, sources: list, hidden: list | None = None, **defaults) -> str:
+    """A grading.toml with some of hw3's problems, copied from the repository's own tables (so the
+    tests grade the real points and symbols), and ``defaults`` of the test's choosing."""
+    real = {p["id"]: p for p in tomllib.loads((ROOT / "grading.toml").read_text())["assignments"]["hw3"]["problems"]}
+    lines = ["[defaults]"] + [f"{key} = {value}" for key, value in defaults.items()]
+    lines += ["", "[assignments.hw3]", 'title = "Narrowed hw3"', 'upload = "my_llm_implementation.py"', f"sources = {json.dumps(sources)}"]
+    if hidden:
+        lines.append(f"hidden = {json.dumps(hidden)}")
+    for problem_id in problems:
+        table = real[problem_id]
+        lines += ["", "[[assignments.hw3.problems]]"] + [f"{key} = {json.dumps(table[key])}" for key in ("id", "title", "points", "symbols")]
+    return "\n".join(lines) + "\n"
 
-[assignments.hw3]
-title = "Attention only"
-upload = "my_llm_implementation.py"
-sources = ["attention.py"]
 
-[[assignments.hw3.problems]]
-id = "attention_head"
-title = "AttentionHead"
-points = 4
-symbols = ["AttentionHead"]
-
-[[assignments.hw3.problems]]
-id = "multi_headed_attention"
-title = "MultiHeadedAttention"
-points = 3
-symbols = ["MultiHeadedAttention"]
-
-[[assignments.hw3.problems]]
-id = "transformer"
-title = "Transformer"
-points = 3
-symbols = ["Transformer"]
-"""
+# `{time_limit}` is left for str.format: tests pick the limit.
+ATTENTION_TOML = narrowed_toml(
+    ["attention_head", "multi_headed_attention", "transformer"], ["attention.py"], time_limit="{time_limit}", memory_limit=2048, max_examples=10
+)
 
 
 def python() -> str:

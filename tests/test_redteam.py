@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tomllib
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -32,55 +33,21 @@ from autograder import config as config_mod
 from autograder.grade.engine import reference_source
 from autograder.sandbox import runner
 from autograder.sandbox.runner import NOBODY, SandboxError, choose_isolation
-from conftest import ROOT, make_project, run_cli
+from conftest import ROOT, make_project, narrowed_toml, run_cli
 from test_grading import BUG, by_problem, validate
 
 TIME_LIMIT = 8
-PROJECT_TOML = f"""
-[defaults]
-time_limit = {TIME_LIMIT}
-memory_limit = 1024
-processes = 32
-file_limit = 16
-max_examples = 5
-
-[assignments.hw3]
-title = "Red team"
-upload = "my_llm_implementation.py"
-sources = ["neurons.py", "attention.py"]
-hidden = ["hw3/neurons.py", "hw3/attention.py"]
-
-[[assignments.hw3.problems]]
-id = "neurons"
-title = "Neurons"
-points = 2
-symbols = ["and_neuron", "or_neuron"]
-
-[[assignments.hw3.problems]]
-id = "lstm_parity"
-title = "LSTM parity"
-points = 3
-symbols = ["lstm_parity_weights"]
-
-[[assignments.hw3.problems]]
-id = "attention_head"
-title = "AttentionHead"
-points = 4
-symbols = ["AttentionHead"]
-
-[[assignments.hw3.problems]]
-id = "multi_headed_attention"
-title = "MultiHeadedAttention"
-points = 3
-symbols = ["MultiHeadedAttention"]
-
-[[assignments.hw3.problems]]
-id = "transformer"
-title = "Transformer"
-points = 3
-symbols = ["Transformer"]
-"""
 FULL = {"neurons": 2, "lstm_parity": 3, "attention_head": 4, "multi_headed_attention": 3, "transformer": 3}
+PROJECT_TOML = narrowed_toml(
+    list(FULL),
+    ["neurons.py", "attention.py"],
+    ["hw3/neurons.py", "hw3/attention.py"],
+    time_limit=TIME_LIMIT,
+    memory_limit=1024,
+    processes=32,
+    file_limit=16,
+    max_examples=5,
+)
 SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 
 
@@ -286,8 +253,8 @@ def test_forged_results_and_tampering_change_no_score(project, mode, tmp_path, m
     # the forged JSON appears at most as the submission's own output, quoted in a failure message.
     assert results["score"] == pytest.approx(sum(scores.values())) and results["score"] < sum(FULL.values())
     assert marker not in results["output"]
-    titles = {"Neurons", "LSTM parity", "AttentionHead", "MultiHeadedAttention", "Transformer"}
-    assert all(t["name"].split(":")[0] in titles and marker not in t["name"] for t in results["tests"])
+    titles = [p["title"] for p in tomllib.loads(PROJECT_TOML)["assignments"]["hw3"]["problems"]]
+    assert all(any(t["name"].startswith(f"{title}: ") for title in titles) and marker not in t["name"] for t in results["tests"])
     assert_nothing_left(marker, grader_tmp)
 
 
