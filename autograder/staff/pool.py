@@ -10,6 +10,7 @@ that has run torch must not be forked. They ignore Ctrl-C; the parent stops them
 """
 from __future__ import annotations
 
+import enum
 import importlib
 import logging
 import multiprocessing
@@ -55,6 +56,13 @@ def _serve(conn: Connection, factory: str, init: Any) -> None:
             conn.send(("done", key, handle(payload)))
         except Exception:  # noqa: BLE001 - the task's failure is reported, the worker serves on
             conn.send(("failed", key, traceback.format_exc(limit=8)))
+
+
+class _Ending(enum.Enum):
+    """Why a worker is replaced."""
+
+    DIED = "died"
+    OVERRAN = "overran"
 
 
 @dataclass
@@ -118,9 +126,10 @@ class Pool:
                         worker.give(pending.popleft())
                 wait([w.conn for w in self._workers] + [w.process.sentinel for w in self._workers], timeout=1.0)
                 for worker in list(self._workers):
-                    if not self._collect(worker, on_result):
+                    ending = self._collect(worker, on_result)
+                    if ending is not None:
                         self._workers.remove(worker)
-                        self._retire(worker, on_result)
+                        self._retire(worker, ending, on_result)
                         if pending:
                             self._workers.append(self._spawn())
         finally:
@@ -131,8 +140,12 @@ class Pool:
                     worker.kill()
             self._workers = []
 
-    def _collect(self, worker: _Worker, on_result: Callable[[str, Any], None]) -> bool:
-        """Take what ``worker`` sent; False if it must be replaced (dead, or over the cap)."""
+    def _collect(self, worker: _Worker, on_result: Callable[[str, Any], None]) -> Optional[_Ending]:
+        """Take what ``worker`` sent; why it must be replaced, or None while it is healthy.
+
+        A worker that dies closes its pipe before the operating system reports it gone, so a
+        closed pipe counts as a death on its own; only a live worker past the cap has overrun.
+        """
         try:
             while worker.conn.poll():
                 kind, key, value = worker.conn.recv()
@@ -145,25 +158,26 @@ class Pool:
                         value = Failure(f"the grader raised: {value.strip().splitlines()[-1]}", time.monotonic() - worker.given)
                     on_result(key, value)
         except (EOFError, OSError):
-            return False
+            return _Ending.DIED
         if not worker.process.is_alive():
-            return False
+            return _Ending.DIED
         if worker.task is not None and time.monotonic() - worker.given > self.cap_seconds:
-            return False
+            return _Ending.OVERRAN
         if not worker.ready and time.monotonic() - worker.born > START_SECONDS:
             raise PoolError(f"a worker process did not start within {START_SECONDS:g} s")
-        return True
+        return None
 
-    def _retire(self, worker: _Worker, on_result: Callable[[str, Any], None]) -> None:
+    def _retire(self, worker: _Worker, ending: _Ending, on_result: Callable[[str, Any], None]) -> None:
         """Stop a dead or overrunning worker and report its task as failed."""
-        overran = worker.task is not None and worker.process.is_alive()
-        worker.kill()
+        seconds = time.monotonic() - worker.given
+        if ending is _Ending.DIED:
+            worker.process.join(5)  # let it finish exiting, so its own exit code is the one reported
+        worker.kill()  # joins, so the exit code is known from here on
         if not worker.ready:
             raise PoolError(f"a worker process exited while starting (exit code {worker.process.exitcode}); run with -v to see why")
         if worker.task is not None:
-            key = worker.task[0]
-            if overran:
+            if ending is _Ending.OVERRAN:
                 reason = f"stopped: grading took longer than the cap of {self.cap_seconds:g} s"
             else:
                 reason = f"the grading process died (exit code {worker.process.exitcode})"
-            on_result(key, Failure(reason, time.monotonic() - worker.given))
+            on_result(worker.task[0], Failure(reason, seconds))
