@@ -3,10 +3,15 @@
 A corpus file ``<corpus>/<assignment>/bugs/<problem>__<slug>.py`` (or ``correct/...``) is
 Python appended to the reference upload, redefining that problem's names. A bug must lose
 points on its own problem and on no other; a correct variant must keep full marks everywhere.
+
+A bug that needs a second, deliberate bug elsewhere (two mistakes that hide each other) names
+the other problems on a line of its own, ``corpus: also wrong: <problem>[, <problem>...]``;
+those must lose points too, and still no problem besides.
 """
 from __future__ import annotations
 
 import ast
+import re
 import dataclasses
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +25,7 @@ from autograder.grade.upload import Upload
 from autograder.sandbox.runner import Isolation
 
 KINDS = ("bugs", "correct")
+ALSO_WRONG = re.compile(r"^\s*(?:#\s*)?corpus: also wrong:(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class Variant:
     kind: str  # "bugs" or "correct"
     problem: str
     path: Path
+    also: Tuple[str, ...] = ()  # other problems a bug deliberately breaks too
 
     @property
     def label(self) -> str:
@@ -50,8 +57,20 @@ def variants(corpus: Path, assignment: Assignment, problems: Optional[Sequence[s
             if problem not in ids:
                 raise ValueError(f"{path}: the name should start with a problem id of {assignment.id} and '__' (one of {', '.join(sorted(ids))})")
             if problems is None or problem in problems:
-                found.append(Variant(kind, problem, path))
+                found.append(Variant(kind, problem, path, _also_wrong(path, kind, problem, ids)))
     return found
+
+
+def _also_wrong(path: Path, kind: str, problem: str, ids: Set[str]) -> Tuple[str, ...]:
+    """The problems named on a ``corpus: also wrong:`` line of ``path``, checked."""
+    lines = ALSO_WRONG.findall(path.read_text(encoding="utf-8"))
+    also = tuple(name.strip() for line in lines for name in line.split(",") if name.strip())
+    if also and kind != "bugs":
+        raise ValueError(f"{path}: 'corpus: also wrong:' belongs in bugs/, a correct variant breaks nothing")
+    unknown = [name for name in also if name not in ids or name == problem]
+    if unknown:
+        raise ValueError(f"{path}: 'corpus: also wrong:' names {', '.join(unknown)}, but should name other problems of this assignment ({', '.join(sorted(ids - {problem}))})")
+    return also
 
 
 def upload_text(config: Config, assignment: Assignment, variant: Variant) -> str:
@@ -61,11 +80,17 @@ def upload_text(config: Config, assignment: Assignment, variant: Variant) -> str
 def judge(variant: Variant, grade: Grade) -> Verdict:
     scores = grade.by_problem()
     full = {p.problem.id: p.problem.points for p in grade.problems}
-    others = [pid for pid in scores if pid != variant.problem and scores[pid] < full[pid] - 1e-9]
+    losing = {pid for pid in scores if scores[pid] < full[pid] - 1e-9}
+    others = [pid for pid in scores if pid in losing and pid != variant.problem and pid not in variant.also]
     if variant.kind == "bugs":
-        caught = scores[variant.problem] < full[variant.problem] - 1e-9
-        ok = caught and not others
-        reason = "" if ok else ("not caught on its own problem" if not caught else f"also charged to {', '.join(others)}")
+        missed = [pid for pid in (variant.problem, *variant.also) if pid in scores and pid not in losing]
+        ok = not missed and not others
+        if variant.problem in missed:
+            reason = "not caught on its own problem"
+        elif missed:
+            reason = f"not caught on {', '.join(missed)}, which its 'corpus: also wrong:' line names"
+        else:
+            reason = "" if ok else f"also charged to {', '.join(others)}"
     else:
         lost = [pid for pid in scores if scores[pid] < full[pid] - 1e-9]
         ok = not lost

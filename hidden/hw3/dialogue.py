@@ -4,7 +4,10 @@ DialogueGPT runs the submission's own Transformer (Part 2). So that a bug there 
 Part 2 only, DialogueGPT is compared with the submission's own ``transformer`` and ``head``
 applied to the embeddings (composition), and whenever a behavioural property fails, the
 submission's own Transformer is examined first: if it raises, or is itself not causal under a
-causal mask, the example is not this problem's to judge and passes.
+causal mask, the example is not this problem's to judge and passes. One exception keeps that
+rule from hiding a DialogueGPT bug: when the Transformer raises under any causal mask but the
+logits are exactly what it gives with no mask at all, DialogueGPT passed no mask, and that is
+charged here.
 """
 from __future__ import annotations
 
@@ -349,6 +352,9 @@ def gpt_causal(ctx: Context) -> None:
             return
         mark = len(ctx.student.log)
         if not _transformer_causal(model, case, first):
+            if _passes_no_mask(model, ids, before, case):
+                _forget_calls_since(ctx, mark)
+                fail(_NO_MASK.format(call=f"{model.name}(ids)"))
             return  # the submission's Transformer leaks the future itself: Part 2's to judge
         _forget_calls_since(ctx, mark)
         b, i = (int(v) for v in bad.nonzero()[0])
@@ -415,6 +421,7 @@ def gpt_composition(ctx: Context) -> None:
         logits = _logits(ctx, model, ids, case, call)
         if logits is None:
             return
+        called = len(ctx.student.log)
         state = model.state_dict()
         for key, shape in (("token_embeddings.weight", (case.vocab, case.dim)), ("pos_embeddings.weight", (case.max_n, case.dim))):
             layer = key.split(".")[0]
@@ -438,6 +445,9 @@ def gpt_composition(ctx: Context) -> None:
                     return
                 wanted.append((text, want, len(ctx.student.log)))
         if not wanted:
+            if _passes_no_mask(model, ids, logits, case):
+                _forget_calls_since(ctx, called)
+                fail(_NO_MASK.format(call=call))
             return  # the submission's own transformer cannot be run on these embeddings: Part 2's to judge
         text, want, mark = wanted[0]
         hint = _diagnose_gpt(model, h, state, ids, logits, case)
@@ -452,6 +462,37 @@ def gpt_composition(ctx: Context) -> None:
         expect_tensor(logits, want, "logits", where, hint=hint)
 
     ctx.forall(gpt_cases(), body, max_examples=12)
+
+
+_NO_MASK = (
+    "logits equal head(transformer(h, attn_mask=None)[0]): DialogueGPT passes no causal mask, so every "
+    "position sees the future [{call}]\n"
+    "  (your Transformer raises when it is given a causal mask: Part 2 grades that, but DialogueGPT must "
+    "still pass one)\n"
+    "  hint: pass attn_mask=torch.tril(torch.ones(T, T)), 1 where row i may attend to column j <= i"
+)
+
+
+def _passes_no_mask(model, ids: torch.Tensor, logits: torch.Tensor, case: GPTCase) -> bool:
+    """Whether the submission's Transformer raises under every form of causal mask, yet ``logits``
+    are exactly what it gives with no mask: then DialogueGPT itself passed no mask."""
+    state = model.state_dict()
+    keys = ("token_embeddings.weight", "pos_embeddings.weight")
+    if not all(isinstance(state.get(k), torch.Tensor) for k in keys):
+        return False
+    try:
+        h = state[keys[0]][ids] + state[keys[1]][: case.length]  # (B, T, dim)
+    except (IndexError, RuntimeError):
+        return False
+    if any(_transformer_out(model, h, mask) is not None for _, mask in _mask_forms(case.batch, case.length)):
+        return False
+    out = _transformer_out(model, h, None)
+    if out is None:
+        return False
+    want = model.attr("head")(out)
+    return isinstance(want, torch.Tensor) and tuple(want.shape) == tuple(logits.shape) and bool(
+        torch.allclose(logits.to(torch.float64), want.to(torch.float64), atol=1e-5, rtol=1e-4)
+    )
 
 
 def _diagnose_gpt(model, h: torch.Tensor, state: dict, ids: torch.Tensor, logits: torch.Tensor, case: GPTCase) -> str:
