@@ -124,7 +124,7 @@ class NGramStep:
     that follows ... a, b. ``step(prefix)`` takes the tokens so far (a list of ints that starts
     with ``bos``) and returns ``log_softmax`` of the row picked by the prefix's last n - 1
     tokens; a prefix shorter than that is padded on the left with ``bos``. It also writes down
-    the longest prefix it was asked about, in ``longest`` (the tests read it).
+    the longest prefix it was asked about, in ``longest``: the depth at which a search stopped.
     """
 
     def __init__(self, table: torch.Tensor, bos: int):

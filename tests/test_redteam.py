@@ -258,6 +258,41 @@ def test_forged_results_and_tampering_change_no_score(project, mode, tmp_path, m
     assert_nothing_left(marker, grader_tmp)
 
 
+FORGE_FRAME = '''
+def _forge(frame):
+    """Write a frame on the session's own answer pipe, as the session would."""
+    import gc, sys
+    session = next(o for o in gc.get_objects() if type(o).__name__ == "Session" and hasattr(o, "wfd"))
+    sys.modules["wire"].write_frame(session.wfd, frame)
+'''
+
+FORGE_IN_CALL = FORGE_FRAME + '''
+def and_neuron():  # right, but first it asks the grader to run functions it was never given
+    _forge({"callback": {"id": 0, "args": [], "kwargs": {}}})
+    _forge({"callback": {"id": "x", "args": "no list"}})
+    return [1.0, 1.0], -1.5
+'''
+
+FORGE_AT_IMPORT = FORGE_FRAME + '''
+_forge({"callback": {"id": 0, "args": [], "kwargs": {}}})  # in place of the answer to "import the file"
+'''
+
+
+def test_forged_frames_change_nothing_or_say_plainly_what_happened(project, mode, tmp_path, marker, grader_tmp):
+    """A session may write well-formed frames on its own answer pipe: calls of grader's functions it
+    was never given are answered with an error (the grader runs nothing for them) and the session's
+    next answers stay in step, so right code keeps its credit; such a frame in place of the answer
+    to "import the file" ends every problem with a plain message."""
+    _, reference = project
+    results, _ = grade_source(project, mode, reference + FORGE_IN_CALL, tmp_path, grader_tmp)
+    assert by_problem(results) == FULL, results
+    results, _ = grade_source(project, mode, reference + FORGE_AT_IMPORT, tmp_path, grader_tmp)
+    assert results["score"] == 0
+    for problem in FULL:
+        assert "wrote to the grader's channel itself" in outputs(results, problem), outputs(results, problem)
+    assert_nothing_left(marker, grader_tmp)
+
+
 # ---------------------------------------------------------------------------------------------
 # Escapes
 

@@ -71,3 +71,61 @@ def test_frames_from_the_sandbox_are_bounded_before_they_are_read():
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_a_grader_function_travels_as_a_number_and_runs_only_where_it_is_expected():
+    encoded = wire.encode([wire.Callback(3, "step")])
+    assert encoded == {"t": "list", "v": [{"t": "callback", "id": 3, "name": "step"}]}
+    with pytest.raises(wire.WireError, match="grader's function"):
+        wire.decode(encoded)  # the grader never accepts one back
+    made = []
+    back = wire.decode(encoded, callback=lambda ident, name: made.append((ident, name)) or name.upper)
+    assert made == [(3, "step")] and back[0]() == "STEP"
+
+
+CALLER = '''
+def search(step, n):
+    """Calls the grader's step n times; answers what came back, and what step's errors became."""
+    got = [step([0] * i).tolist() for i in range(1, n + 1)]
+    step.longest = 0  # a record kept on the function in this process changes nothing
+    errors = []
+    for bad in ([99], "not tokens", None):
+        try:
+            step(bad)
+        except (ValueError, TypeError, IndexError) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+    try:
+        step([0], [1])
+    except TypeError as exc:
+        errors.append("TypeError")
+    return got, errors
+'''
+
+
+def test_the_submission_calls_the_graders_function_through_the_pipe(tmp_path):
+    """What the grader's function records is the truth; its errors reach the submission as the
+    same built-in exceptions; a call the function cannot take is a TypeError there."""
+    from autograder.checking.student import Student
+    from autograder.sandbox.runner import Limits, Sandbox, choose_isolation
+
+    asked = []
+
+    def step(prefix):
+        if not isinstance(prefix, list):
+            raise TypeError(f"prefix should be a list, not {type(prefix).__name__}")
+        if any(t >= 3 for t in prefix):
+            raise IndexError("token ids should be in range(3)")
+        asked.append(len(prefix))
+        return torch.full((3,), float(len(prefix)))
+
+    with Sandbox({"upload.py": CALLER}, choose_isolation()) as sandbox:
+        with sandbox.session(Limits(time_seconds=30)) as session:
+            student = Student(session)
+            got, errors = student.call("search", student.function("step", step), 4)
+    assert got == [[float(i)] * 3 for i in range(1, 5)] and asked == [1, 2, 3, 4]
+    assert errors == [
+        "IndexError: token ids should be in range(3)",
+        "TypeError: prefix should be a list, not str",
+        "TypeError: prefix should be a list, not NoneType",
+        "TypeError",
+    ]

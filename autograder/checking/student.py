@@ -6,7 +6,7 @@ of the current example is written down as Python, so that a failure can show a r
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 import numpy as np
 import torch
@@ -61,6 +61,7 @@ class Student:
         self.log: List[str] = []
         self.entry_points: Set[str] = set()  # top-level names the checks called (see grade/corpus.py)
         self._names = 0
+        self._functions: Dict[int, Callable[..., Any]] = {}
 
     def begin_example(self) -> None:
         self.log = []
@@ -74,8 +75,33 @@ class Student:
         base = "".join(ch for ch in hint.split(".")[-1].lower() if ch.isalnum()) or "obj"
         return f"{base}{self._names}"
 
+    def function(self, name: str, func: Callable[..., Any]) -> wire.Callback:
+        """``func`` as an argument for the submission (a step function for a search, say).
+
+        It runs here, in the grader, on plain data: the submission gets a function that sends
+        its arguments over the pipe, so what ``func`` records of its calls is the truth, out of
+        the submission's reach. ``func`` must raise ValueError, TypeError or IndexError for bad
+        arguments (the submission gets that exception); anything else is the grader's own bug.
+        """
+        callback = wire.Callback(len(self._functions), name)
+        self._functions[callback.ident] = func
+        return callback
+
+    def _callback(self, payload: Dict[str, Any]) -> Dict[str, Any]:
+        """Run one call of a grader's function that the submission made; the reply frame."""
+        try:
+            func = self._functions[int(payload["id"])]
+            args = [wire.decode(a) for a in payload.get("args", [])]
+            kwargs = {str(k): wire.decode(v) for k, v in dict(payload.get("kwargs", {})).items()}
+        except (KeyError, ValueError, TypeError, AttributeError, wire.WireError) as exc:
+            return {"op": "reply", "error": {"type": "ValueError", "message": f"malformed call of a grader's function: {exc}"}}
+        try:
+            return {"op": "reply", "value": wire.encode(func(*args, **kwargs))}
+        except (ValueError, TypeError, IndexError) as exc:
+            return {"op": "reply", "error": {"type": type(exc).__name__, "message": str(exc)[:1000]}}
+
     def _request(self, text: str, message: Dict[str, Any]) -> Any:
-        answer = self.session.request(message)
+        answer = self.session.request(message, self._callback)
         if "error" in answer:
             err = answer["error"]
             if err.get("type") == "LookupError" and "defines no name" in err.get("message", ""):

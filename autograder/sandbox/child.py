@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,6 +41,8 @@ REQUEST_FD, ANSWER_FD = 3, 4
 MODULE_NAME = "submission"
 OUTPUT_TAIL = 2000
 CONFINE_FAILED = 71  # exit status of a session that could not confine itself (runner.py knows it)
+# An error of a grader's function reaches the submission as the same built-in exception type.
+CALLBACK_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "IndexError": IndexError}
 
 torch.set_num_threads(1)  # deterministic reductions; the container has half a CPU anyway
 
@@ -74,8 +76,9 @@ def _student_traceback(exc: BaseException, path: str) -> str:
 class Session:
     """One problem's run: the submission module, the objects made so far, and the request loop."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, rfd: int, wfd: int):
         self.path = path
+        self.rfd, self.wfd = rfd, wfd
         self.module: Any = None
         self.objects: List[Any] = []
 
@@ -116,9 +119,34 @@ class Session:
         return obj
 
     def arguments(self, request: Dict[str, Any]) -> tuple:
-        args = [wire.decode(a, self.resolve) for a in request.get("args", [])]
-        kwargs = {str(k): wire.decode(v, self.resolve) for k, v in request.get("kwargs", {}).items()}
+        args = [wire.decode(a, self.resolve, self.grader_function) for a in request.get("args", [])]
+        kwargs = {str(k): wire.decode(v, self.resolve, self.grader_function) for k, v in request.get("kwargs", {}).items()}
         return args, kwargs
+
+    def grader_function(self, ident: int, name: str) -> Callable[..., Any]:
+        """A plain function standing for the grader's function ``ident``: a call sends its
+        arguments to the grader, waits for the answer and returns it (or raises its error).
+        The wait counts against the problem's time limit like any other."""
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            frame = {
+                "callback": {
+                    "id": ident,
+                    "args": [wire.encode(a) for a in args],
+                    "kwargs": {str(k): wire.encode(v) for k, v in kwargs.items()},
+                }
+            }
+            wire.write_frame(self.wfd, frame, wire.MAX_ANSWER_BYTES)
+            reply = wire.read_frame(self.rfd)
+            if not isinstance(reply, dict) or reply.get("op") != "reply":
+                os._exit(0)  # the grader ended the session while the call was out
+            if "error" in reply:
+                error = reply["error"]
+                raise CALLBACK_ERRORS.get(str(error.get("type")), RuntimeError)(str(error.get("message", "")))
+            return wire.decode(reply["value"])
+
+        call.__name__ = call.__qualname__ = name
+        return call
 
     def handle(self, request: Dict[str, Any]) -> Dict[str, Any]:
         op = request.get("op")
@@ -215,13 +243,15 @@ def _run_session(request: Dict[str, Any], rfd: int, wfd: int, out: int) -> None:
     except confine.ConfineError as exc:  # never run unconfined; said by exit status, which no frame can forge
         os.write(2, f"sandbox: {exc}\n".encode())
         os._exit(CONFINE_FAILED)
-    session = Session(str(request["path"]))
+    session = Session(str(request["path"]), rfd, wfd)
     session.handle({"op": "seed", "seed": 0})  # same input, same grade: no entropy from the OS
     _answer(wfd, session.load())
     while True:
         message = wire.read_frame(rfd)
         if message is None or message.get("op") == "end":
             break
+        if message.get("op") == "reply":
+            continue  # the grader's answer to a call of its function that the session forged: no request
         _answer(wfd, session.handle(message))
     os._exit(0)
 
@@ -283,7 +313,7 @@ def _forward_answer(from_child: int) -> str:
         return "bad"
     if answer is None:
         return "eof"
-    if not isinstance(answer, dict) or len(answer) != 1 or not ({"ok", "error"} & set(answer)):
+    if not isinstance(answer, dict) or len(answer) != 1 or not ({"ok", "error", "callback"} & set(answer)):
         return "bad"
     wire.write_frame(ANSWER_FD, answer)
     return "ok"

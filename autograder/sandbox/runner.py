@@ -637,6 +637,9 @@ def _make_preexec(fds: List[tuple], drop: bool):
     return preexec
 
 
+PROTOCOL_BROKEN = "the submission's process wrote to the grader's channel itself and was stopped (did your code use the grader's modules?)"
+
+
 class Session:
     """One problem's conversation with a fresh fork of the submission."""
 
@@ -660,10 +663,18 @@ class Session:
         self.sandbox._send(request)
         self.alive = True
         answer = self._answer()
-        if "error" in answer:
-            self.import_error = answer["error"]
-        else:
-            self.imported = wire.decode(answer["ok"])
+        error = answer.get("error")
+        if isinstance(error, dict):
+            self.import_error = {key: str(error.get(key, "")) for key in ("type", "message", "traceback")}
+            return self
+        try:
+            imported = wire.decode(answer["ok"])
+        except (KeyError, wire.WireError):
+            imported = None
+        if not (isinstance(imported, list) and all(isinstance(name, str) for name in imported)):
+            self._kill()  # only a frame written by the submission itself looks like this
+            raise self._end(PROTOCOL_BROKEN)
+        self.imported = imported
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -734,16 +745,29 @@ class Session:
             code = frame["exit"].get("code")
             reason = _exit_reason(code, self.limits)
             if frame["exit"].get("why") == "protocol":
-                reason = "the submission's process wrote to the grader's channel itself and was stopped (did your code use the grader's modules?)"
+                reason = PROTOCOL_BROKEN
             raise self._end(reason, code, str(frame["exit"].get("output", "")))
         return frame
 
-    def request(self, message: Dict[str, Any]) -> Dict[str, Any]:
-        """Send one request; the answer frame (``ok`` or ``error``), or SessionEnded."""
+    def request(self, message: Dict[str, Any], on_callback: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None) -> Dict[str, Any]:
+        """Send one request; the answer frame (``ok`` or ``error``), or SessionEnded.
+
+        While the request runs, the submission may call the grader's functions passed to it
+        (``wire.Callback``): each such call arrives as a ``callback`` frame, ``on_callback``
+        computes the reply, and the wait for the answer goes on (within the same deadline).
+        """
         if self.ended is not None:
             raise self.ended
         self.sandbox._send(message)
-        return self._answer()
+        answer = self._answer()
+        while "callback" in answer:
+            if on_callback is None:
+                reply = {"op": "reply", "error": {"type": "RuntimeError", "message": "no grader's function is waiting for a call"}}
+            else:
+                reply = on_callback(answer["callback"])
+            self.sandbox._send(reply)
+            answer = self._answer()
+        return answer
 
 
 def _exit_reason(code: Optional[int], limits: Limits) -> str:

@@ -74,6 +74,23 @@ class Handle:
         return f"<{self.type_name} in the submission>"
 
 
+class Callback:
+    """A function of the grader's, passed to the submission as an argument.
+
+    It travels as a number. The child turns it into a plain function that sends its arguments
+    back over the pipe and returns the grader's answer (see ``child.Session.grader_function``),
+    so the grader itself observes every call: a count kept in the sandbox could be edited by the
+    submission, one kept here cannot.
+    """
+
+    def __init__(self, ident: int, name: str):
+        self.ident = ident
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
 # ---------------------------------------------------------------------------------------------
 # Framing
 
@@ -189,6 +206,8 @@ def encode(value: Any, store: Optional[Callable[[Any], int]] = None, depth: int 
         return {"t": "npscalar", "dtype": value.dtype.name, **_array_payload(np.asarray(value))}
     if kind is Handle:
         return encode_handle(value)
+    if kind is Callback:
+        return {"t": "callback", "id": value.ident, "name": value.name}
     type_name = f"{kind.__module__}.{kind.__qualname__}"
     if store is not None:
         return {"t": "handle", "id": store(value), "type": type_name}
@@ -214,8 +233,17 @@ def _array(obj: Dict[str, Any], dtype_name: str) -> np.ndarray:
     return array.reshape(shape).copy()
 
 
-def decode(obj: Any, resolve: Optional[Callable[[int], Any]] = None) -> Any:
-    """Rebuild a value from tagged JSON. Tensors and arrays are built anew from raw bytes."""
+def decode(
+    obj: Any,
+    resolve: Optional[Callable[[int], Any]] = None,
+    callback: Optional[Callable[[int, str], Callable[..., Any]]] = None,
+) -> Any:
+    """Rebuild a value from tagged JSON. Tensors and arrays are built anew from raw bytes.
+
+    ``resolve`` turns a handle into the child's object, ``callback`` a grader's function into
+    a function that calls it (child side only); without them, a handle stays a ``Handle`` and a
+    callback is refused.
+    """
     if not _isinstance(obj, dict) or "t" not in obj:
         raise WireError(f"not a tagged value: {str(obj)[:100]}")
     tag = obj["t"]
@@ -230,11 +258,11 @@ def decode(obj: Any, resolve: Optional[Callable[[int], Any]] = None) -> Any:
     if tag == "str":
         return str(obj["v"])
     if tag == "list":
-        return [decode(item, resolve) for item in obj["v"]]
+        return [decode(item, resolve, callback) for item in obj["v"]]
     if tag == "tuple":
-        return tuple(decode(item, resolve) for item in obj["v"])
+        return tuple(decode(item, resolve, callback) for item in obj["v"])
     if tag == "dict":
-        return {decode(k, resolve): decode(v, resolve) for k, v in obj["v"]}
+        return {decode(k, resolve, callback): decode(v, resolve, callback) for k, v in obj["v"]}
     if tag == "tensor":
         name = obj["dtype"]
         if name not in _TORCH_DTYPES:
@@ -250,6 +278,10 @@ def decode(obj: Any, resolve: Optional[Callable[[int], Any]] = None) -> Any:
         return Handle(int(obj["id"]), str(obj["type"]))
     if tag == "opaque":
         return Opaque(str(obj["type"]), str(obj["text"]))
+    if tag == "callback":
+        if callback is None:
+            raise WireError("a grader's function cannot be sent this way")
+        return callback(int(obj["id"]), str(obj.get("name", "function"))[:100])
     raise WireError(f"unknown tag {tag!r}")
 
 

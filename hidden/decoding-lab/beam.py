@@ -1,12 +1,15 @@
 """Hidden tests for Part 3: beam_search(step_logprobs, bos, eos, beam_size, max_len).
 
-The step function is the given ``NGramStep`` of the upload, built in the sandbox from an n-gram
-table of logits that the grader draws (small vocabularies, bigram or trigram). The grader runs
-its own search on the same table *without* early stopping, to max_len, and checks:
+The step function computes what the given ``NGramStep`` computes, on an n-gram table of logits
+that the grader draws (small vocabularies, bigram or trigram), but it runs here, in the grader:
+the submission calls it through the pipe (``Student.function``), so the record of the prefixes
+it was asked about cannot be edited by the submission, as the upload's own ``NGramStep`` could
+be. The grader runs its own search on the same table *without* early stopping, to max_len, and
+checks:
 - the submission returns what that full search returns (so early stopping changed nothing);
 - the submission stops right after the step at which the rule "best completed score >= best
-  live score" first holds: the longest prefix it asked ``step_logprobs`` about (which
-  ``NGramStep`` writes down) is that step's. Running on to max_len, or stopping sooner, shows.
+  live score" first holds: the longest prefix it asked ``step_logprobs`` about is that step's.
+  Running on to max_len, or stopping sooner, shows.
 
 Examples where two compared scores lie within MARGIN of each other are skipped (float32 sums
 in another order could then legitimately rank them differently), except in the known-answer
@@ -45,11 +48,14 @@ class Case:
     def vocab(self) -> int:
         return int(self.table.shape[-1])
 
-    def logprobs(self, tokens: List[int]) -> List[float]:
+    def logprob_row(self, tokens: List[int]) -> torch.Tensor:
         """What NGramStep returns for ``tokens``, computed the same way (float32 log_softmax)."""
         context = self.table.dim() - 1
         row = self.table[tuple(([self.bos] * context + tokens)[len(tokens) :])] if context else self.table
-        return torch.log_softmax(row, dim=-1).tolist()
+        return torch.log_softmax(row, dim=-1)  # (V,)
+
+    def logprobs(self, tokens: List[int]) -> List[float]:
+        return self.logprob_row(tokens).tolist()
 
     def score(self, tokens: List[int]) -> float:
         return sum(self.logprobs(tokens[:i])[tokens[i]] for i in range(1, len(tokens)))
@@ -120,10 +126,32 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(table, bos, eos, draw(st.integers(1, 4)), draw(st.integers(1, 6)))
 
 
-def _run(ctx: Context, case: Case) -> Tuple[Hyp, object]:
-    """Build the step function in the sandbox, run the submission's search; (tokens, score) and the step."""
-    step = ctx.student.new("NGramStep", case.table, case.bos)
-    result = ctx.student.call("beam_search", step, case.bos, case.eos, case.beam, case.max_len)
+class Step:
+    """The step function of one case, run in the grader: NGramStep's arithmetic and its way of
+    reading a prefix, with the longest prefix asked about written down out of the submission's reach."""
+
+    def __init__(self, case: Case):
+        self.case = case
+        self.longest = 0
+
+    def __call__(self, prefix: object) -> torch.Tensor:
+        try:
+            tokens = [int(t) for t in torch.as_tensor(prefix).reshape(-1)]
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"step_logprobs(prefix): prefix should be a list of token ids, not {type_name(prefix)} ({exc})") from None
+        self.longest = max(self.longest, len(tokens))
+        try:
+            return self.case.logprob_row(tokens)
+        except IndexError:
+            raise IndexError(f"step_logprobs({tokens}): token ids should be in range({self.case.vocab})") from None
+
+
+def _run(ctx: Context, case: Case) -> Tuple[Hyp, Step]:
+    """Run the submission's search with the grader's step function; (tokens, score) and the step."""
+    step = Step(case)
+    table = " ".join(np.array2string(case.table.numpy(), separator=", ", precision=4, threshold=10_000).split())  # one line
+    ctx.student.log.append(f"step = NGramStep(torch.tensor({table}), bos={case.bos})")
+    result = ctx.student.call("beam_search", ctx.student.function("step", step), case.bos, case.eos, case.beam, case.max_len)
     call = case.call()
     expect(
         isinstance(result, (tuple, list)) and len(result) == 2,
@@ -203,8 +231,7 @@ def stops_on_time(ctx: Context) -> None:
         run = full_search(case)
         hypothesis.assume(not run.close)
         _, step = _run(ctx, case)
-        longest = step.attr("longest").get()
-        expect(type(longest) is int, f"step.longest={type_name(longest)}, but should be an int (NGramStep is given code: keep it as it is)")
+        longest = step.longest
         if longest != run.stop_step:
             late = longest > run.stop_step
             hint = (
@@ -241,7 +268,7 @@ def exact_tie(ctx: Context) -> None:
             f"result=({tokens}, {score:.6g}), but should be ([0, 1], {math.log(0.5):.6g}) [{call}]",
             "after step 1, [0, 1] is completed and [0, 2] is live, both with score ln 1/2: nothing later can do better",
         )
-        longest = step.attr("longest").get()
+        longest = step.longest
         expect(
             longest == 1,
             f"the search asked step_logprobs about prefixes of up to {longest} tokens, but should stop after step 1 "
