@@ -1,4 +1,7 @@
-"""The wire carries plain data only, with exact types; anything else is opaque."""
+"""The wire carries plain data only, with exact types; anything else is opaque. And what the
+sandbox protocol builds on it: grader-side functions, and a uid of its own per sandbox."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -129,3 +132,46 @@ def test_the_submission_calls_the_graders_function_through_the_pipe(tmp_path):
         "TypeError: prefix should be a list, not NoneType",
         "TypeError",
     ]
+
+
+FORKER = '''
+import os, time
+
+def start(n):
+    """Start n processes that sleep until the session ends; how many could be started."""
+    started = 0
+    for _ in range(n):
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        started += 1
+    return started
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uids are switched only when the grader runs as root")
+@pytest.mark.parametrize("mode", ["bubblewrap", "fallback"])
+def test_sandboxes_at_once_get_uids_of_their_own_so_process_limits_never_join_them(mode):
+    """Two submissions graded at once (a parallel regrade): each may start as many processes as its
+    limit allows, whatever the other does, because each sandbox leased a uid of its own. (In the
+    fallback, with one shared uid, the second could start only what the first left of the limit.)"""
+    from autograder.checking.student import Student
+    from autograder.sandbox.runner import NOBODY, Limits, Sandbox, SandboxError, choose_isolation
+
+    try:
+        isolation = choose_isolation(mode)
+    except SandboxError:
+        pytest.skip(f"{mode} does not work on this machine")
+    limits = Limits(time_seconds=30, processes=24)
+    with Sandbox({"a.py": FORKER}, isolation) as first, Sandbox({"b.py": FORKER}, isolation) as second:
+        assert first.uid != second.uid and {first.uid, second.uid} <= set(range(NOBODY - 63, NOBODY + 1))
+        assert f"uid {second.uid}" in second.describe()
+        with first.session(limits) as one, second.session(limits) as two:
+            assert Student(one).call("start", 15) == 15
+            assert Student(two).call("start", 15) == 15  # 30 processes of one uid would pass the limit of 24
+    with Sandbox({"c.py": FORKER}, isolation) as again:
+        assert again.uid == first.uid  # leases end with their sandbox

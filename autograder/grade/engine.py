@@ -272,7 +272,7 @@ def grade_uploads(
                 grades[label] = blocked
                 continue
             started = time.monotonic()
-            grade = Grade(assignment, [], notes=list(upload.notes), staff=[f"isolation: {isolation.describe()}"])
+            grade = Grade(assignment, [], notes=list(upload.notes), staff=[f"isolation: {sandbox.describe()}"])
             wanted = set(only[label]) if only and label in only else {p.id for p in assignment.problems}
             for problem in (p for p in assignment.problems if p.id in wanted):
                 t0 = time.monotonic()

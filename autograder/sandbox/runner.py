@@ -12,6 +12,8 @@ Isolation layers, outermost first (``Isolation.describe`` names the ones in forc
    Landlock, the session's filesystem is cut down to the same read-only paths plus its private
    folder (and with Landlock ABI 6, signals and abstract sockets stay inside the session).
    Paths it must not read are also closed to other users by the caller (``cli._protect``).
+   Sandboxes running at once (a parallel regrade) lease uids of their own, 65534 and down
+   (``lease_uid``): the process limit and, in the fallback, signals never join two submissions.
 3. In every mode: a seccomp filter in each session (no sockets of any family, so no network,
    loopback included; no ptrace, io_uring or BPF); per-session rlimits (address space, CPU
    seconds, file size, processes); a per-problem wall-clock deadline enforced from here; a cap on
@@ -44,6 +46,11 @@ LOG = logging.getLogger(__name__)
 CHILD_DIR = Path(__file__).resolve().parent
 CHILD_FILES = ("child.py", "wire.py", "confine.py")
 NOBODY = 65534
+# Sandboxes running at once on one machine (a parallel regrade) each lease a uid of their own,
+# counting down from NOBODY, so that the kernel's per-uid process count, and signals in the
+# fallback, never join two submissions. Debian leaves uids 65000-65533 unallocated.
+UID_LEASES = 64
+UID_LOCK_DIRS = ("/run/autograder-uids", os.path.join(tempfile.gettempdir(), "autograder-uids"))
 START_TIMEOUT = 60.0  # importing torch under half a CPU; generous, paid once per submission
 UPLOAD_DIR = "/submission"
 GRADER_DIR = "/grader"
@@ -182,10 +189,42 @@ def sandbox_uid() -> Optional[int]:
     return NOBODY if os.geteuid() == 0 and interpreter().nobody_ok else None
 
 
-def _drop_privileges() -> None:  # runs in a child between fork and exec
+def _drop_privileges(uid: int = NOBODY) -> None:  # runs in a child between fork and exec
     os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def _lock_dir() -> Optional[str]:
+    """A folder for uid leases that only we can write (so no submission can hold a lease)."""
+    for folder in UID_LOCK_DIRS:
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            info = os.lstat(folder)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077:
+            return folder
+    return None
+
+
+def lease_uid() -> Tuple[int, Optional[int]]:
+    """A sandbox uid that no other live sandbox on this machine holds, and the locked file
+    descriptor that holds it (closing it, or the process ending, frees the uid)."""
+    folder = _lock_dir()
+    if folder is not None:
+        for uid in range(NOBODY, NOBODY - UID_LEASES, -1):
+            try:
+                fd = os.open(os.path.join(folder, f"{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return uid, fd
+            except OSError:
+                os.close(fd)
+    LOG.warning("no sandbox uid of its own was free (or %s cannot be used): sharing uid %d", " or ".join(UID_LOCK_DIRS), NOBODY)
+    return NOBODY, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,8 +235,9 @@ def _drop_privileges() -> None:  # runs in a child between fork and exec
 class Isolation:
     mode: str  # "bubblewrap" or "fallback"
 
-    def describe(self) -> str:
-        uid = sandbox_uid()
+    def describe(self, uid: Optional[int] = None) -> str:
+        """The layers in force, for staff; ``uid`` is the one a sandbox leased (by default the first)."""
+        uid = uid if uid is not None else sandbox_uid()
         who = f"uid {uid}" if uid is not None else f"uid {os.geteuid()} (WARNING: no uid switch: {'the interpreter is private' if os.geteuid() == 0 else 'not root'})"
         common = f"seccomp ({', '.join(['no sockets', 'io_uring', 'ptrace', 'BPF'])}) + rlimits + per-problem deadline; python {interpreter().describe()}"
         if self.mode == "bubblewrap":
@@ -436,6 +476,9 @@ class Sandbox:
 
     def __enter__(self) -> "Sandbox":
         self.uid = sandbox_uid()
+        self._uid_lease: Optional[int] = None
+        if self.uid is not None:
+            self.uid, self._uid_lease = lease_uid()
         self.python = interpreter()
         self.started = time.time()
         root = _temp_root()
@@ -448,8 +491,18 @@ class Sandbox:
         except BaseException:
             self._tmp.cleanup()
             self._tmp = None
+            self._release_uid()
             raise
         return self
+
+    def _release_uid(self) -> None:
+        if self._uid_lease is not None:
+            os.close(self._uid_lease)
+            self._uid_lease = None
+
+    def describe(self) -> str:
+        """The isolation in force for this sandbox, for staff."""
+        return self.isolation.describe(self.uid)
 
     def _lay_out(self, base: Path) -> None:
         """The sandbox's folders (child files, upload, private folder) and its command."""
@@ -496,6 +549,7 @@ class Sandbox:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        self._release_uid()  # last: every process of the uid is gone
 
     # -- process management -------------------------------------------------------------------
 
@@ -509,7 +563,7 @@ class Sandbox:
         # bubblewrap itself runs as the sandbox uid (inside its user namespace that uid is the
         # outside one, so RLIMIT_NPROC counts); the fallback's fork server keeps ours, and each
         # session switches before it imports anything.
-        drop = self.isolation.mode == "bubblewrap" and self.uid is not None
+        drop = self.uid if self.isolation.mode == "bubblewrap" else None
         self._proc = subprocess.Popen(
             self._command,
             stdin=subprocess.DEVNULL,
@@ -623,7 +677,7 @@ class Sandbox:
         return Session(self, limits, f"{self.upload_root}/{name}")
 
 
-def _make_preexec(fds: List[tuple], drop: bool):
+def _make_preexec(fds: List[tuple], drop: Optional[int]):
     def preexec() -> None:
         # Move both ends out of the way first, so that placing one cannot overwrite the other.
         high = [(fcntl.fcntl(src, fcntl.F_DUPFD, 10), dst) for src, dst in fds]
@@ -631,8 +685,8 @@ def _make_preexec(fds: List[tuple], drop: bool):
             os.dup2(src, dst)
             os.close(src)
         os.setsid()
-        if drop:
-            _drop_privileges()
+        if drop is not None:
+            _drop_privileges(drop)
 
     return preexec
 
