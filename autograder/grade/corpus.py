@@ -98,13 +98,12 @@ def judge(variant: Variant, grade: Grade) -> Verdict:
     return Verdict(variant, ok, scores, reason)
 
 
-def _run_chunk(config_path: str, assignment_id: str, paths: List[Tuple[str, str, str]], isolation_mode: str) -> List[Tuple[str, bool, Dict[str, float], str]]:
+def _run_chunk(config_path: str, assignment_id: str, found: List[Variant], isolation_mode: str) -> List[Tuple[str, bool, Dict[str, float], str]]:
     """One worker's share (plain data in and out, for a process pool)."""
     from autograder import config as config_mod
 
     config = config_mod.load(Path(config_path))
     assignment = config.assignment(assignment_id)
-    found = [Variant(kind, problem, Path(path)) for kind, problem, path in paths]
     return [(v.variant.label, v.ok, v.scores, v.reason) for v in run(config, assignment, found, Isolation(isolation_mode))]
 
 
@@ -116,7 +115,7 @@ def run_parallel(config: Config, assignment: Assignment, found: List[Variant], i
     context = multiprocessing.get_context("spawn")  # no fork of a process that has run torch
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [
-            pool.submit(_run_chunk, str(config.path), assignment.id, [(v.kind, v.problem, str(v.path)) for v in chunk], isolation.mode)
+            pool.submit(_run_chunk, str(config.path), assignment.id, chunk, isolation.mode)  # a Variant is plain data
             for chunk in chunks
         ]
         done = {label: (ok, scores, reason) for future in futures for label, ok, scores, reason in future.result()}
