@@ -50,7 +50,7 @@ NOBODY = 65534
 # counting down from NOBODY, so that the kernel's per-uid process count, and signals in the
 # fallback, never join two submissions. Debian leaves uids 65000-65533 unallocated.
 UID_LEASES = 64
-UID_LOCK_DIRS = ("/run/autograder-uids", os.path.join(tempfile.gettempdir(), "autograder-uids"))
+UID_LOCK_DIRS = ("/run/autograder-uids", "/var/lib/autograder/uids")  # writable by root only
 START_TIMEOUT = 60.0  # importing torch under half a CPU; generous, paid once per submission
 UPLOAD_DIR = "/submission"
 GRADER_DIR = "/grader"
@@ -199,7 +199,7 @@ def _lock_dir() -> Optional[str]:
     """A folder for uid leases that only we can write (so no submission can hold a lease)."""
     for folder in UID_LOCK_DIRS:
         try:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
+            os.makedirs(folder, mode=0o700, exist_ok=True)  # a folder made before us must pass the checks below
             info = os.lstat(folder)
         except OSError:
             continue
@@ -475,16 +475,16 @@ class Sandbox:
     _checked: float = field(default=0.0, init=False)
 
     def __enter__(self) -> "Sandbox":
-        self.uid = sandbox_uid()
-        self._uid_lease: Optional[int] = None
-        if self.uid is not None:
-            self.uid, self._uid_lease = lease_uid()
         self.python = interpreter()
         self.started = time.time()
         root = _temp_root()
         for path in _sweep_stale(root or tempfile.gettempdir()):
             LOG.warning("removed %s, left by a grader that was killed", path)
         self._tmp = tempfile.TemporaryDirectory(prefix="autograder-", dir=root)
+        self.uid = sandbox_uid()
+        self._uid_lease: Optional[int] = None
+        if self.uid is not None:
+            self.uid, self._uid_lease = lease_uid()
         try:
             self._lay_out(Path(self._tmp.name))
             self._start()
