@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import stat
 import sys
 import traceback
 from pathlib import Path
@@ -26,7 +25,7 @@ from autograder.build.release import BuildError, build
 from autograder.config import ConfigError
 from autograder.grade import results as results_mod
 from autograder.grade.engine import Grade, grade_path
-from autograder.sandbox.runner import SandboxError, choose_isolation
+from autograder.sandbox.runner import SandboxError, choose_isolation, close_to_others
 from autograder.staff.pool import PoolError
 from autograder.staff.state import StateError
 from autograder.staff.submissions import SubmissionsError
@@ -73,13 +72,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _protect(paths: List[Path]) -> None:
-    """Close paths to other users: the fallback sandbox runs as uid 65534 and must not read them."""
-    for path in paths:
-        if path.exists():
-            path.chmod(path.stat().st_mode & ~(stat.S_IRWXG | stat.S_IRWXO))
-
-
 def cmd_gradescope(args: argparse.Namespace) -> int:
     """Grade /autograder/submission into /autograder/results/results.json, whatever happens."""
     root = Path(args.root)
@@ -91,7 +83,7 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
         assignment = cfg.assignment(name)
         isolation = choose_isolation(args.isolation)
         if isolation.mode == "fallback":
-            _protect([source, root / "results", root / "submission_metadata.json"])
+            close_to_others([source, root / "results", root / "submission_metadata.json"])
         grade = grade_path(cfg, assignment, root / "submission", isolation)
         results_mod.write(results_mod.to_results(grade), out)
         for line in grade.staff:

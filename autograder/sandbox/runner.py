@@ -11,7 +11,7 @@ Isolation layers, outermost first (``Isolation.describe`` names the ones in forc
    the submission, so it can neither signal the fork server nor the grader; where the kernel has
    Landlock, the session's filesystem is cut down to the same read-only paths plus its private
    folder (and with Landlock ABI 6, signals and abstract sockets stay inside the session).
-   Paths it must not read are also closed to other users by the caller (``cli._protect``).
+   Paths it must not read are also closed to other users by the caller (``close_to_others``).
    Sandboxes running at once (a parallel regrade) lease uids of their own, 65534 and down
    (``lease_uid``): the process limit and, in the fallback, signals never join two submissions.
 3. In every mode: a seccomp filter in each session (no sockets of any family, so no network,
@@ -193,6 +193,15 @@ def _drop_privileges(uid: int = NOBODY) -> None:  # runs in a child between fork
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
+
+
+def close_to_others(paths: List[Path]) -> None:
+    """Take every permission of group and others off ``paths`` (those that exist): the fallback
+    sandbox has no private filesystem, and its uids must not read what the caller names here
+    (hidden tests, results, other students' uploads). Under bubblewrap they are not even there."""
+    for path in paths:
+        if path.exists():
+            path.chmod(path.stat().st_mode & ~(stat.S_IRWXG | stat.S_IRWXO))
 
 
 def _lock_dir() -> Optional[str]:

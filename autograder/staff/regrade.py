@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from autograder.config import Assignment, Config
-from autograder.sandbox.runner import START_TIMEOUT, Isolation
+from autograder.sandbox.runner import START_TIMEOUT, Isolation, close_to_others
 from autograder.staff.pool import Failure, Pool
 from autograder.staff.state import Outcome, State
 from autograder.staff.submissions import Submission, Submitter, fingerprint
@@ -96,14 +95,6 @@ def grade_one(
 # The parent side
 
 
-def _close_to_others(paths: List[Path]) -> None:
-    """The fallback sandbox runs as uid 65534 without a private filesystem: it must not read other
-    students' uploads or the results. (Under bubblewrap these paths do not exist in the sandbox.)"""
-    for path in paths:
-        if path.exists():
-            path.chmod(path.stat().st_mode & ~(stat.S_IRWXG | stat.S_IRWXO))
-
-
 def _line(outcome: Outcome, assignment: Assignment) -> str:
     if outcome.error:
         return f"{outcome.id}: ERROR {outcome.error}"
@@ -128,7 +119,7 @@ def regrade(
     state = State.beside(Path(csv_path))
     state.open(config, assignment, fresh)
     if isolation.mode == "fallback":
-        _close_to_others([state.folder] + sorted({s.path.parent for s in submissions if s.path is not None}))
+        close_to_others([state.folder] + sorted({s.path.parent for s in submissions if s.path is not None}))
     outcomes: Dict[str, Outcome] = {}
     tasks = []
     resumed = 0
