@@ -11,9 +11,9 @@ those must lose points too, and still no problem besides.
 from __future__ import annotations
 
 import ast
-import re
 import dataclasses
 import multiprocessing
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
