@@ -7,14 +7,13 @@ removes), so the expected distribution is known exactly:
 - for the frequency checks, distinct powers of 2.5: far from uniform, so a wrong temperature or a
   missing renormalisation moves some token's frequency far from its expected value.
 
-Frequencies: every token's count is tested against Binomial(n, q) with the Chernoff bound
-P(n KL(q_hat || q) >= L) <= 2 exp(-L); with a Bonferroni correction over every token of every
+Frequencies: every token's count is tested against Binomial(n, q) with the Chernoff bound of
+``autograder/checking/sampling.py``; with a Bonferroni correction over every token of every
 example, a correct sampler fails a frequency check with probability below FALSE_FAILURE. Draws
 are seeded through ``ctx.student.seed``, so grading is deterministic.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
@@ -25,6 +24,7 @@ from hypothesis import strategies as st
 
 from autograder.checking.compare import expect, fail, type_name
 from autograder.checking.registry import Checks, Context
+from autograder.checking.sampling import as_token, bernoulli_kl, expect_int_token, kl_limit
 from autograder.checking.strategies import MAX_SEED, randn, seeded
 
 checks = Checks()
@@ -34,7 +34,7 @@ SKEW, SKEWED_VOCAB = 2.5, 6
 KEPT_DRAWS, FREQ_DRAWS = 300, 1500
 KEPT_EXAMPLES, FREQ_EXAMPLES = 8, 4
 FALSE_FAILURE = 1e-7
-KL_LIMIT = math.log(2 * FREQ_EXAMPLES * SKEWED_VOCAB / FALSE_FAILURE)  # ~ 20.3 per frequency check
+KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 20.3 per frequency check
 TEMPERATURES = (0.5, 1.0, 2.0, 3.0)
 
 
@@ -69,55 +69,25 @@ def dists(draw: st.DrawFn, skewed: bool = False, min_vocab: int = 2) -> Dist:
     return Dist(logits, seed)
 
 
-def _as_token(value: object, vocab: int, call: str) -> int:
-    """The token id, also from a one-element integer tensor or numpy integer (the type has its own check)."""
-    if type(value) is int:
-        token = value
-    elif isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point() and value.dtype != torch.bool:
-        token = int(value.reshape(-1)[0])
-    elif isinstance(value, (np.integer, np.ndarray)) and np.size(value) == 1 and np.issubdtype(np.asarray(value).dtype, np.integer):
-        token = int(np.asarray(value).reshape(-1)[0])
-    else:
-        fail(f"type(result)={type_name(value)}, but should be int, a token id [{call}]")
-    expect(0 <= token < vocab, f"result={token}, but should be a token id in range({vocab}) [{call}]")
-    return token
-
-
 def _draw(ctx: Context, dist: Dist, times: int, symbol: str, *args: object) -> Tuple[Counter, str]:
     call = f"{symbol}(logits, {', '.join(repr(a) for a in args)})" if args else f"{symbol}(logits)"
     call = f"{times} draws of {call} after torch.manual_seed({dist.seed})"
     ctx.student.seed(dist.seed)
     results = ctx.student.call_repeated(symbol, times, dist.logits, *args)
     expect(type(results) is list and len(results) == times, f"the draws came back as {type_name(results)}, but should be {times} token ids [{call}]")
-    return Counter(_as_token(r, dist.vocab, call) for r in results), call
-
-
-def _kl(a: float, b: float) -> float:
-    """KL(Bernoulli(a) || Bernoulli(b)); infinite when b is 0 or 1 and a is not."""
-    total = 0.0
-    for x, y in ((a, b), (1 - a, 1 - b)):
-        if x > 0:
-            total += x * math.log(x / y) if y > 0 else math.inf
-    return total
+    return Counter(as_token(r, dist.vocab, call) for r in results), call
 
 
 def _expect_frequencies(counts: Counter, expected: Dict[int, float], times: int, call: str, hint: str) -> None:
     for token in sorted(expected):
         share = counts[token] / times
-        if times * _kl(share, expected[token]) > KL_LIMIT:
+        if times * bernoulli_kl(share, expected[token]) > KL_LIMIT:
             table = ", ".join(f"token {t}: {counts[t]} (expected about {expected[t] * times:.0f})" for t in sorted(expected))
             fail(
                 f"token {token} came up {counts[token]} times in {times} draws, but should come up about "
                 f"{expected[token] * times:.0f} times (probability {expected[token]:.4f}; a correct sampler is this far off with "
                 f"probability below 1e-7) [{call}]\n  counts: {table}\n  hint: {hint}"
             )
-
-
-def _expect_int(value: object, vocab: int, call: str) -> None:
-    if type(value) is not int:
-        shape = f" of shape {tuple(value.shape)}" if isinstance(value, (torch.Tensor, np.ndarray)) else ""
-        fail(f"type(result)={type_name(value)}{shape}, but should be int [{call}]\n  hint: convert the chosen id with int(...) or .item()")
-    expect(0 <= value < vocab, f"result={value}, but should be a token id in range({vocab}) [{call}]")
 
 
 # -------------------------------------------------------------------------------------------
@@ -127,7 +97,7 @@ def _expect_int(value: object, vocab: int, call: str) -> None:
 @checks.add("greedy", "returns a plain Python int")
 def greedy_type(ctx: Context) -> None:
     def body(dist: Dist) -> None:
-        _expect_int(ctx.student.call("greedy", dist.logits), dist.vocab, "greedy(logits)")
+        expect_int_token(ctx.student.call("greedy", dist.logits), dist.vocab, "greedy(logits)")
 
     ctx.forall(dists(), body, max_examples=3)
 
@@ -144,7 +114,7 @@ def raw_logits(draw: st.DrawFn) -> torch.Tensor:
 def greedy_argmax(ctx: Context) -> None:
     def body(logits: torch.Tensor) -> None:
         call = f"greedy(logits of shape {tuple(logits.shape)})"
-        got = _as_token(ctx.student.call("greedy", logits), logits.numel(), call)
+        got = as_token(ctx.student.call("greedy", logits), logits.numel(), call)
         want = int(torch.argmax(logits))
         if got != want:
             hint = "the most likely token has the largest logit" + (": this is the least likely one (argmin)" if got == int(torch.argmin(logits)) else "")
@@ -161,7 +131,7 @@ def greedy_argmax(ctx: Context) -> None:
 def temperature_type(ctx: Context) -> None:
     def body(dist: Dist) -> None:
         ctx.student.seed(dist.seed)
-        _expect_int(ctx.student.call("temperature_sample", dist.logits, 2.0), dist.vocab, "temperature_sample(logits, 2.0)")
+        expect_int_token(ctx.student.call("temperature_sample", dist.logits, 2.0), dist.vocab, "temperature_sample(logits, 2.0)")
 
     ctx.forall(dists(), body, max_examples=3)
 
@@ -224,7 +194,7 @@ def top_k_type(ctx: Context) -> None:
     def body(example: Tuple[Dist, int]) -> None:
         dist, k = example
         ctx.student.seed(dist.seed)
-        _expect_int(ctx.student.call("top_k_sample", dist.logits, k), dist.vocab, f"top_k_sample(logits, {k})")
+        expect_int_token(ctx.student.call("top_k_sample", dist.logits, k), dist.vocab, f"top_k_sample(logits, {k})")
 
     ctx.forall(top_k_cases(), body, max_examples=3)
 

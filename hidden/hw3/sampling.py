@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from autograder.checking.compare import expect, fail, type_name
 from autograder.checking.registry import Checks, Context
+from autograder.checking.sampling import as_token, bernoulli_kl, expect_int_token, kl_limit
 from autograder.checking.strategies import MAX_SEED, seeded
 
 checks = Checks()
@@ -45,11 +46,11 @@ SKEW = 2.5  # the frequency test's probabilities are powers of SKEW: far from un
 SKEWED_VOCAB = 5
 MAX_VOCAB = 8
 # Frequencies: every nucleus token's count is tested against Binomial(FREQ_DRAWS, q) with the
-# Chernoff bound P(n * KL(q_hat || q) >= L) <= 2 exp(-L) (one bound per tail). With a Bonferroni
-# correction over at most FREQ_EXAMPLES * SKEWED_VOCAB tests, a correct sampler fails the check with
-# probability at most FALSE_FAILURE = 1e-7, i.e. one in ten million.
+# Chernoff bound (see autograder/checking/sampling.py). With a Bonferroni correction over at most
+# FREQ_EXAMPLES * SKEWED_VOCAB tests, a correct sampler fails the check with probability at most
+# FALSE_FAILURE = 1e-7, i.e. one in ten million.
 FALSE_FAILURE = 1e-7
-KL_LIMIT = math.log(2 * FREQ_EXAMPLES * SKEWED_VOCAB / FALSE_FAILURE)  # ~ 19.8
+KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 19.8
 
 
 @dataclass(frozen=True)
@@ -124,23 +125,6 @@ def cases(draw: st.DrawFn, greedy: bool = False, max_vocab: int = MAX_VOCAB, ske
     return Case(logits, tuple(probs), p, nucleus, seed)
 
 
-def _as_token(value: object, vocab: int, call: str) -> int:
-    """The token id, also from a one-element integer tensor or a numpy integer (the return type has
-    its own check: here only the sampling is judged)."""
-    if type(value) is int:
-        token = value
-    elif isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point() and value.dtype != torch.bool:
-        token = int(value.reshape(-1)[0])
-    elif isinstance(value, (np.integer, np.ndarray)) and np.size(value) == 1 and np.issubdtype(np.asarray(value).dtype, np.integer):
-        token = int(np.asarray(value).reshape(-1)[0])
-    else:
-        shape = f" of shape {tuple(value.shape)}" if isinstance(value, (torch.Tensor, np.ndarray)) else ""
-        dtype = f" and dtype {value.dtype}" if isinstance(value, (torch.Tensor, np.ndarray)) else ""
-        fail(f"type(result)={type_name(value)}{shape}{dtype}, but should be int, a token id [{call}]")
-    expect(0 <= token < vocab, f"result={token}, but should be a token id in range({vocab}) [{call}]")
-    return token
-
-
 def _draw(ctx: Context, case: Case, times: int) -> Counter:
     ctx.student.seed(case.seed)
     results = ctx.student.call_repeated(SYMBOL, times, case.logits, case.p)
@@ -149,7 +133,7 @@ def _draw(ctx: Context, case: Case, times: int) -> Counter:
         type(results) is list and len(results) == times,
         f"the draws came back as {type_name(results)}, but should be {times} token ids [{call}]",
     )
-    return Counter(_as_token(r, case.vocab, call) for r in results)
+    return Counter(as_token(r, case.vocab, call) for r in results)
 
 
 def _expect_inside(case: Case, counts: Counter, times: int) -> None:
@@ -206,13 +190,7 @@ def returns_int(ctx: Context) -> None:
         ctx.student.seed(case.seed)
         result = ctx.student.call(SYMBOL, case.logits, case.p)
         call = case.call()
-        if type(result) is not int:
-            shape = f" of shape {tuple(result.shape)}" if isinstance(result, (torch.Tensor, np.ndarray)) else ""
-            fail(
-                f"type(result)={type_name(result)}{shape}, but should be int [{call}]\n"
-                "  hint: convert the chosen id with int(...) or .item(): a tensor or a numpy integer is not a Python int"
-            )
-        expect(0 <= result < case.vocab, f"result={result}, but should be a token id in range({case.vocab}) [{call}]")
+        expect_int_token(result, case.vocab, call)
 
     ctx.forall(cases(), body, max_examples=5)
 
@@ -236,16 +214,6 @@ def greedy(ctx: Context) -> None:
     ctx.forall(cases(greedy=True, max_vocab=12), body, max_examples=10)
 
 
-def _kl(a: float, b: float) -> float:
-    """KL(Bernoulli(a) || Bernoulli(b)) for 0 < b < 1."""
-    total = 0.0
-    if a > 0:
-        total += a * math.log(a / b)
-    if a < 1:
-        total += (1 - a) * math.log((1 - a) / (1 - b))
-    return total
-
-
 @checks.add("nucleus_sampling", "tokens come up with their renormalised probabilities (a seeded statistical test)")
 def frequencies(ctx: Context) -> None:
     def body(case: Case) -> None:
@@ -256,13 +224,13 @@ def frequencies(ctx: Context) -> None:
             return
         for token in case.nucleus:
             share = counts[token] / FREQ_DRAWS
-            if FREQ_DRAWS * _kl(share, q[token]) > KL_LIMIT:
+            if FREQ_DRAWS * bernoulli_kl(share, q[token]) > KL_LIMIT:
                 table = ", ".join(f"token {t}: {counts[t]} (expected about {q[t] * FREQ_DRAWS:.0f})" for t in case.nucleus)
                 fail(
                     f"token {token} came up {counts[token]} times in {FREQ_DRAWS} draws, but should come up about "
                     f"{q[token] * FREQ_DRAWS:.0f} times: renormalised over the nucleus {list(case.nucleus)} of p = {case.p} "
                     f"its probability is {q[token]:.4f} (a correct sampler is this far off with probability below "
-                    f"1e{math.floor((math.log(2) - FREQ_DRAWS * _kl(share, q[token])) / math.log(10)) + 1}) [{case.call(FREQ_DRAWS)}]\n"
+                    f"1e{math.floor((math.log(2) - FREQ_DRAWS * bernoulli_kl(share, q[token])) / math.log(10)) + 1}) [{case.call(FREQ_DRAWS)}]\n"
                     f"  counts: {table}\n  {case.describe()}\n"
                     f"  hint: draw one token of the nucleus with probability p_i / (p_(1) + ... + p_(k)), e.g. torch.multinomial over the kept probabilities"
                 )
