@@ -24,6 +24,7 @@ Isolation layers, outermost first (``Isolation.describe`` names the ones in forc
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import select
@@ -56,6 +57,8 @@ UPLOAD_DIR = "/submission"
 GRADER_DIR = "/grader"
 VENV_DIR = "/venv"
 PACKAGES_DIR = "/packages"
+# Where site-packages that the sandbox uid cannot reach are mirrored (hard links), see _mirror_packages.
+PACKAGE_MIRRORS = "/var/tmp/autograder-packages"
 MAX_TMP_FILES = 1000  # files and folders a session may create in its private folder
 CONFINE_FAILED = 71  # a session's exit status when it could not confine itself (child.py)
 DISK_CHECK_SECONDS = 0.2  # how often the private folder's size is checked while a session runs
@@ -162,24 +165,70 @@ def _readable_installation(executable: str, home: str, packages: List[str]) -> b
     )
 
 
+def _mirror_packages(path: str) -> Optional[str]:
+    """``path`` (a site-packages folder the sandbox uid cannot reach, say in a clone under a 0700
+    folder) again, in a place it can: hard links in a folder only root writes, so no data is
+    copied (a copy only across filesystems). Made once per state of ``path`` (its inode and
+    modification time change when pip installs or removes a package); older states are removed.
+    None if no safe place can be had."""
+    try:
+        os.makedirs(PACKAGE_MIRRORS, mode=0o755, exist_ok=True)
+        info = os.lstat(PACKAGE_MIRRORS)
+        source = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+        return None  # made by someone else: a submission must not be able to plant packages
+    family = hashlib.sha256(path.encode()).hexdigest()[:16]
+    state = hashlib.sha256(f"{source.st_ino} {source.st_mtime_ns}".encode()).hexdigest()[:8]
+    target = os.path.join(PACKAGE_MIRRORS, f"{family}-{state}")
+    if os.path.isdir(target):
+        return target
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    staging = tempfile.mkdtemp(prefix=".staging-", dir=PACKAGE_MIRRORS)
+    try:
+        shutil.copytree(path, os.path.join(staging, "packages"), symlinks=True, copy_function=link)
+        os.rename(os.path.join(staging, "packages"), target)
+    except OSError as exc:
+        if not os.path.isdir(target):  # another grader may have made it first
+            LOG.warning("cannot mirror %s for the sandbox: %s", path, exc)
+            return None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for name in os.listdir(PACKAGE_MIRRORS):
+        if name.startswith(f"{family}-") and name != os.path.basename(target):
+            shutil.rmtree(os.path.join(PACKAGE_MIRRORS, name), ignore_errors=True)
+    LOG.info("uid %d cannot reach %s: the sandbox reads a hard-linked mirror, %s", NOBODY, path, target)
+    return target
+
+
 @lru_cache(maxsize=None)
 def interpreter() -> Interpreter:
     """This process's Python, if uid 65534 can read it (or we are not root, and switch no uid).
 
-    Otherwise (a root-only install such as pyenv under /root) the system's interpreter of the
-    same version, given this environment's packages by PYTHONPATH: the sandbox must not run as root
-    just because of where Python was installed."""
+    Otherwise (a root-only install such as pyenv under /root, or a clone in a 0700 folder) the
+    system's interpreter of the same version, given this environment's packages by PYTHONPATH,
+    mirrored where uid 65534 can read them if need be: the sandbox must not run as root just
+    because of where Python or the repository was put."""
     venv = os.path.realpath(sys.prefix) if sys.prefix != sys.base_prefix else None
     home = os.path.realpath(sys.base_prefix)
     packages = sorted({os.path.realpath(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")})
     own = Interpreter(sys.executable, home, venv)
-    if os.geteuid() != 0 or _readable_installation(sys.executable, home, packages):
+    venv_ok = venv is None or _nobody_can_reach(os.path.join(venv, "pyvenv.cfg"), stat.S_IROTH)
+    if os.geteuid() != 0 or (venv_ok and _readable_installation(sys.executable, home, packages)):
         return own
+    reachable = [p if _nobody_can_reach(p, stat.S_IROTH | stat.S_IXOTH) else _mirror_packages(p) for p in packages]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
         system_home = os.path.dirname(os.path.dirname(candidate))
-        if os.path.exists(candidate) and _readable_installation(candidate, system_home, packages):
-            return Interpreter(candidate, system_home, venv or home, tuple(packages))
+        if os.path.exists(candidate) and None not in reachable and _readable_installation(candidate, system_home, reachable):
+            return Interpreter(candidate, system_home, venv or home, tuple(reachable))
     LOG.warning("uid 65534 cannot read %s and there is no system %s: the sandbox runs as root", sys.executable, version)
     return Interpreter(sys.executable, home, venv, (), nobody_ok=False)
 
