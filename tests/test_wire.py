@@ -211,6 +211,11 @@ def test_packages_the_sandbox_uid_cannot_reach_are_mirrored_where_it_can(tmp_pat
         (private / "site-packages" / "newpkg.py").write_text("")  # pip installed something
         newer = runner._mirror_packages(packages)
         assert newer != mirror and (Path(newer) / "newpkg.py").exists() and not Path(mirror).exists()
+        (gone := tmp_path / "deleted-clone").mkdir()
+        orphan = runner._mirror_packages(str(gone))
+        shutil.rmtree(gone)  # the clone is deleted: its mirror goes when the next one is made
+        (private / "site-packages" / "other.py").write_text("")
+        assert Path(runner._mirror_packages(packages)).exists() and not Path(orphan).exists()
         mirrors.chmod(0o777)  # as if a sandbox user could write there
         assert runner._mirror_packages(packages) is None
     finally:

@@ -23,6 +23,7 @@ Isolation layers, outermost first (``Isolation.describe`` names the ones in forc
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
@@ -201,11 +202,30 @@ def _mirror_packages(path: str) -> Optional[str]:
             return None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for name in os.listdir(PACKAGE_MIRRORS):
-        if name.startswith(f"{family}-") and name != os.path.basename(target):
-            shutil.rmtree(os.path.join(PACKAGE_MIRRORS, name), ignore_errors=True)
+    with open(f"{target}.source", "w", encoding="utf-8") as handle:
+        handle.write(path)
+    _remove_stale_mirrors(keep=target)
     LOG.info("uid %d cannot reach %s: the sandbox reads a hard-linked mirror, %s", NOBODY, path, target)
     return target
+
+
+def _remove_stale_mirrors(keep: str) -> None:
+    """Mirrors of another state of the same folder, or of a folder that is gone (a deleted clone):
+    their hard links would keep the old files' data on disk."""
+    family = os.path.basename(keep).split("-")[0]
+    for name in os.listdir(PACKAGE_MIRRORS):
+        mirror = os.path.join(PACKAGE_MIRRORS, name)
+        if name.startswith(".") or name.endswith(".source") or mirror == keep:
+            continue
+        try:
+            with open(f"{mirror}.source", encoding="utf-8") as handle:
+                gone = not os.path.isdir(handle.read())
+        except OSError:
+            gone = True
+        if gone or name.startswith(f"{family}-"):
+            shutil.rmtree(mirror, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.unlink(f"{mirror}.source")
 
 
 @lru_cache(maxsize=None)
