@@ -101,7 +101,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
     cfg = config_mod.load(args.config)
     assignment = cfg.assignment(args.assignment)
-    found = corpus.variants(Path(args.corpus), assignment, args.problem or None)
+    found = corpus.variants(Path(args.corpus) if args.corpus else corpus.folder(cfg, assignment), assignment, args.problem or None)
     isolation = choose_isolation(args.isolation)
     if args.problem:
         verdicts = corpus.run(cfg, assignment, found, isolation, only_problems=True)
@@ -185,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("corpus", help="grade the mutant corpus and check every verdict")
     c.add_argument("--assignment", required=True)
-    c.add_argument("--corpus", default="tests/corpus", help="default: tests/corpus")
+    c.add_argument("--corpus", default=None, help="a corpus folder with bugs/ and correct/ (default: assignments/NAME/corpus)")
     c.add_argument("--problem", action="append", help="only variants of this problem (repeatable; grades only those problems)")
     c.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
     c.add_argument("--isolation", default=None, help=isolation_help)

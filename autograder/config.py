@@ -41,7 +41,7 @@ class Assignment:
     upload: str  # the single file students upload
     sources: Tuple[str, ...]  # files in solutions/, in the order they are merged
     problems: Tuple[Problem, ...]
-    hidden: Tuple[str, ...] = ()  # globs under hidden/ for the hidden-test modules
+    hidden: Tuple[str, ...] = ()  # globs under assignments/ for the hidden-test modules
 
     @property
     def total_points(self) -> float:
@@ -82,7 +82,7 @@ _ASSIGNMENT_KEYS: Dict[str, Tuple[type, str]] = {
     "upload": (str, "the one file students upload, e.g. my_llm_implementation.py"),
     "sources": (list, "files in solutions/, merged in this order into the upload file"),
     "problems": (list, "the graded problems, as [[assignments.NAME.problems]] tables"),
-    "hidden": (list, "hidden-test files, as globs under hidden/ (default: NAME/*.py); lets assignments share checks"),
+    "hidden": (list, "hidden-test files, as globs under assignments/ (default: NAME/hidden/*.py); lets assignments share checks"),
 }
 _PROBLEM_KEYS: Dict[str, Tuple[type, str]] = {
     "id": (str, "the problem's id: lower case, digits and _; tags its tests"),
@@ -176,9 +176,9 @@ def _assignment(path: Path, root: Path, name: str, table: Any, defaults: Mapping
         raise ConfigError(f"{path}: {where} lists problem ids more than once: {', '.join(duplicates)}")
     if not problems:
         raise ConfigError(f"{path}: {where} has no problems")
-    hidden = table.get("hidden", [f"{name}/*.py"])
+    hidden = table.get("hidden", [f"{name}/hidden/*.py"])
     if not hidden or not all(isinstance(h, str) and ".." not in h for h in hidden):
-        raise ConfigError(f"{path}: {where}.hidden={hidden!r}, but should be a non-empty list of globs under hidden/")
+        raise ConfigError(f"{path}: {where}.hidden={hidden!r}, but should be a non-empty list of globs under assignments/")
     return Assignment(
         id=name,
         title=table["title"],

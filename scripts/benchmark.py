@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder import config as config_mod  # noqa: E402
-from autograder.grade.corpus import upload_text, variants  # noqa: E402
+from autograder.grade.corpus import folder, upload_text, variants  # noqa: E402
 from autograder.grade.engine import grade_source, imported_modules, reference_source  # noqa: E402
 from autograder.grade.upload import Upload  # noqa: E402
 from autograder.sandbox.runner import Isolation, Limits, Sandbox, choose_isolation  # noqa: E402
@@ -99,7 +99,7 @@ def main() -> int:
     cfg = config_mod.load(ROOT / "grading.toml")
     assignment = cfg.assignment(args.assignment)
     isolation = choose_isolation()
-    bug = variants(ROOT / "tests" / "corpus", assignment)[0]
+    bug = variants(folder(cfg, assignment), assignment)[0]
     uploads: Dict[str, str] = {
         "reference": reference_source(cfg, assignment),
         f"wrong ({bug.path.stem})": upload_text(cfg, assignment, bug),
@@ -158,7 +158,7 @@ def end_to_end(assignment_id: str, source: str) -> None:
 
 def regrade_throughput(cfg: config_mod.Config, assignment: config_mod.Assignment, isolation: Isolation, count: int) -> None:
     """Regrade the same ``count`` submissions with 1 and then 2 jobs, from scratch each time."""
-    found = variants(ROOT / "tests" / "corpus", assignment)
+    found = variants(folder(cfg, assignment), assignment)
     picked = [found[i * len(found) // count] for i in range(min(count, len(found)))]
     with tempfile.TemporaryDirectory(prefix="benchmark-regrade-") as tmp:
         folder = Path(tmp) / "class"

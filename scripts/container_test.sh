@@ -13,7 +13,7 @@
 # 4. grades a good upload (the reference) and a hostile one, each twice: once as is (bubblewrap
 #    must be chosen) and once under a seccomp filter that refuses user namespaces like Docker's
 #    default profile (the fallback must be chosen on its own);
-# 5. checks every results.json: valid against ../shared/gradescope/results.schema.json, under
+# 5. checks every results.json: valid against tests/fixtures/results.schema.json, under
 #    1 MB, the expected scores, the staff output naming the isolation, nothing left behind.
 #
 # torch: the CPU wheel is taken from /opt/wheels (bound into the root; TORCH_INDEX is left empty
@@ -206,7 +206,7 @@ grade "$WORK/out/hostile.py" hostile-bubblewrap
 grade "$WORK/out/hostile.py" hostile-fallback /usr/local/bin/no-userns
 
 say "checking the results"
-SCHEMA="$HERE/../shared/gradescope/results.schema.json"
+SCHEMA="$HERE/tests/fixtures/results.schema.json"
 "$PY" - "$WORK/out" "$SCHEMA" "$MARK" "$ROOT" <<'EOF'
 import json, os, re, sys
 from pathlib import Path

@@ -51,13 +51,18 @@ def make_project(tmp: Path, toml: str, hidden: tuple = ("attention.py",)) -> Pat
     hidden-test files of hw3 (the attention problems by default)."""
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "grading.toml").write_text(toml, encoding="utf-8")
-    for shared in ("solutions", "gradescope", "requirements", "assignments"):
+    for shared in ("solutions", "requirements"):
         if not (tmp / shared).exists():
             (tmp / shared).symlink_to(ROOT / shared)
-    (tmp / "hidden" / "hw3").mkdir(parents=True, exist_ok=True)
+    # assignments/hw3/ as in the repository, but hidden/ holds only the named files.
+    hw3 = tmp / "assignments" / "hw3"
+    (hw3 / "hidden").mkdir(parents=True, exist_ok=True)
+    for entry in (ROOT / "assignments" / "hw3").iterdir():
+        if entry.name != "hidden" and not (hw3 / entry.name).exists():
+            (hw3 / entry.name).symlink_to(entry)
     for name in hidden:
-        if not (tmp / "hidden" / "hw3" / name).exists():
-            (tmp / "hidden" / "hw3" / name).symlink_to(ROOT / "hidden" / "hw3" / name)
+        if not (hw3 / "hidden" / name).exists():
+            (hw3 / "hidden" / name).symlink_to(ROOT / "assignments" / "hw3" / "hidden" / name)
     return tmp / "grading.toml"
 
 

@@ -17,7 +17,7 @@ def test_release_layout(release_dir):
         with zipfile.ZipFile(folder / "student.zip") as archive:
             student = set(archive.namelist())
         assert {"attention.py", "export_submission.py", "README.md", "pytest.ini", "tests/test_attention.py"} <= student
-        assert not any(name.startswith(("hidden/", "solutions/")) for name in student)
+        assert not any(name.startswith(("assignments/", "hidden/", "corpus/", "solutions/")) for name in student)
         assert (folder / "reference" / "my_llm_implementation.py").is_file()
 
 

@@ -14,7 +14,7 @@ from autograder.sandbox.runner import choose_isolation
 from conftest import ROOT
 
 CONFIG = config_mod.load(ROOT / "grading.toml")
-CASES = [(a.id, v) for a in CONFIG.assignments for v in corpus.variants(ROOT / "tests" / "corpus", a)]
+CASES = [(a.id, v) for a in CONFIG.assignments for v in corpus.variants(corpus.folder(CONFIG, a), a)]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_variant_gets_its_verdict(verdicts, assignment, variant):
 
 def test_a_bug_that_needs_a_second_bug_names_it_and_is_judged_on_both(tmp_path):
     hw3 = next(a for a in CONFIG.assignments if a.id == "hw3")
-    bugs = tmp_path / "hw3" / "bugs"
+    bugs = tmp_path / "bugs"
     bugs.mkdir(parents=True)
     (bugs / "dialogue_gpt__x.py").write_text('"""Two bugs.\n\ncorpus: also wrong: transformer\n"""\n')
     (found,) = corpus.variants(tmp_path, hw3)

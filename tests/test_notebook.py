@@ -102,7 +102,7 @@ def _student_notebook(source: dict, released: dict) -> dict:
 
 
 def _patch(bug: str) -> str:
-    return (ROOT / "tests" / "corpus" / "hw3" / "bugs" / f"{bug}.py").read_text()
+    return (ROOT / "assignments" / "hw3" / "corpus" / "bugs" / f"{bug}.py").read_text()
 
 
 def _corpus_py(config) -> str:

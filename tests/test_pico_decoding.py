@@ -30,7 +30,7 @@ QUIET = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}  # small m
 
 
 def _hidden_module(relative: str) -> ModuleType:
-    path = ROOT / "hidden" / relative
+    path = ROOT / "assignments" / relative
     name = "test_" + relative.replace("/", "_").replace("-", "_").removesuffix(".py")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -42,13 +42,13 @@ def _hidden_module(relative: str) -> ModuleType:
 def test_nucleus_sampling_is_one_solution_and_one_set_of_checks_for_both_assignments():
     hw3 = CONFIG.assignment("hw3")
     assert "sampling.py" in PICO.sources and "sampling.py" in hw3.sources
-    shared = ROOT / "hidden" / "hw3" / "sampling.py"
+    shared = ROOT / "assignments" / "hw3" / "hidden" / "sampling.py"
     assert shared in hidden_files(CONFIG, PICO) and shared in hidden_files(CONFIG, hw3)
     pico_checks = [c.name for c in load_checks(CONFIG, PICO)["nucleus_sampling"]]
     hw3_checks = [c.name for c in load_checks(CONFIG, hw3)["nucleus_sampling"]]
     assert pico_checks == hw3_checks and len(pico_checks) >= 4
     # pico-llm takes no other hw3 checks
-    assert [p for p in hidden_files(CONFIG, PICO) if p.parent.name == "hw3"] == [shared]
+    assert [p for p in hidden_files(CONFIG, PICO) if p.parent.parent.name == "hw3"] == [shared]
 
 
 def test_reference_beam_search_stops_early_without_changing_the_answer():
@@ -92,13 +92,13 @@ def test_release_layout(release_dir, assignment, upload, student_files):
         names = set(archive.namelist())
         export = archive.read("export_submission.py").decode()
     assert student_files | {"README.md", "export_submission.py", "pytest.ini"} <= names
-    assert not any(n.startswith(("hidden/", "solutions/")) for n in names)
+    assert not any(n.startswith(("assignments/", "hidden/", "corpus/", "solutions/")) for n in names)
     assert f"UPLOAD = {upload!r}" in export
     assert (folder / "reference" / upload).is_file()
     with zipfile.ZipFile(folder / "autograder.zip") as archive:
-        hidden = {n for n in archive.namelist() if n.startswith("hidden/")}
-    own = {f"hidden/{assignment}/{p.name}" for p in (ROOT / "hidden" / assignment).glob("*.py")}
-    extra = {"hidden/hw3/sampling.py"} if assignment == "pico-llm" else set()
+        hidden = {n for n in archive.namelist() if n.startswith("assignments/")}
+    own = {f"assignments/{assignment}/hidden/{p.name}" for p in (ROOT / "assignments" / assignment / "hidden").glob("*.py")}
+    extra = {"assignments/hw3/hidden/sampling.py"} if assignment == "pico-llm" else set()
     assert hidden == own | extra
 
 

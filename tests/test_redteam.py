@@ -643,8 +643,8 @@ def test_snooping_finds_nothing_and_reaches_nothing(project, mode, tmp_path, mar
     results_dir.mkdir()
     (results_dir / "earlier-results.json").write_text("{}")
     read = [
-        str(ROOT / "hidden" / "hw3" / "attention.py"), str(ROOT / "solutions" / "attention.py"), str(ROOT / "grading.toml"),
-        str(cfg.root / "grading.toml"), str(cfg.root / "hidden" / "hw3"), str(ROOT / "tests" / "corpus" / "hw3"),
+        str(ROOT / "assignments" / "hw3" / "hidden" / "attention.py"), str(ROOT / "solutions" / "attention.py"), str(ROOT / "grading.toml"),
+        str(cfg.root / "grading.toml"), str(cfg.root / "assignments" / "hw3" / "hidden"), str(ROOT / "assignments" / "hw3" / "corpus"),
         str(ROOT / ".git" / "config"), str(results_dir), str(results_dir / "earlier-results.json"), str(ROOT),
         "/autograder/source/grading.toml", "/autograder/results", "/autograder/submission_metadata.json", "/root",
     ]

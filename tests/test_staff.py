@@ -25,7 +25,7 @@ from autograder.staff.pool import Failure, Pool
 from autograder.staff.submissions import SubmissionsError, find
 from conftest import ROOT, run_cli
 
-BUGS = ROOT / "tests" / "corpus" / "hw3" / "bugs"
+BUGS = ROOT / "assignments" / "hw3" / "corpus" / "bugs"
 LOOP_IN_TRANSFORMER = '''
 class Transformer(Transformer):
     def forward(self, x, attn_mask=None, return_attn=False):

@@ -172,11 +172,11 @@ def _autograder_files(config: Config, assignment: Assignment) -> Dict[str, bytes
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         files[f"autograder/{path.relative_to(PACKAGE_DIR).as_posix()}"] = path.read_bytes()
     for path in hidden_files(config, assignment):
-        files[f"hidden/{path.relative_to(config.root / 'hidden').as_posix()}"] = path.read_bytes()
+        files[f"assignments/{path.relative_to(config.root / 'assignments').as_posix()}"] = path.read_bytes()
     for name in assignment.sources:
         files[f"solutions/{name}"] = (config.root / "solutions" / name).read_bytes()
     files["grading.toml"] = single_assignment_toml(config, assignment)
-    gradescope = config.root / "gradescope"
+    gradescope = PACKAGE_DIR / "build" / "gradescope"
     for name in ("setup.sh", "run_autograder"):
         files[name] = (gradescope / name).read_bytes()
     files["requirements.txt"] = (config.root / "requirements" / "grader.txt").read_bytes()

@@ -48,11 +48,17 @@ class Verdict:
     reason: str
 
 
+def folder(config: Config, assignment: Assignment) -> Path:
+    """The assignment's corpus: ``assignments/<a>/corpus/{bugs,correct}/``."""
+    return config.root / "assignments" / assignment.id / "corpus"
+
+
 def variants(corpus: Path, assignment: Assignment, problems: Optional[Sequence[str]] = None) -> List[Variant]:
+    """The variants in ``corpus/{bugs,correct}/`` (an assignment's ``folder``), sorted."""
     found = []
     ids = {p.id for p in assignment.problems}
     for kind in KINDS:
-        for path in sorted((corpus / assignment.id / kind).glob("*.py")):
+        for path in sorted((corpus / kind).glob("*.py")):
             problem = path.stem.split("__", 1)[0]
             if problem not in ids:
                 raise ValueError(f"{path}: the name should start with a problem id of {assignment.id} and '__' (one of {', '.join(sorted(ids))})")

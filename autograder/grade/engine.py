@@ -106,15 +106,15 @@ def reference_module(config: Config, assignment: Assignment) -> ModuleType:
 
 
 def hidden_files(config: Config, assignment: Assignment) -> List[Path]:
-    """The assignment's hidden-test modules (``hidden`` globs under ``hidden/``), sorted, each once."""
-    base = config.root / "hidden"
+    """The assignment's hidden-test modules (``hidden`` globs under ``assignments/``), sorted, each once."""
+    base = config.root / "assignments"
     found = {path for pattern in assignment.hidden for path in base.glob(pattern) if path.suffix == ".py"}
     return sorted(found)
 
 
 def load_checks(config: Config, assignment: Assignment) -> Dict[str, List[Check]]:
     """Every check of the assignment by problem id; ids must match ``grading.toml`` both ways."""
-    folder = config.root / "hidden"
+    folder = config.root / "assignments"
     by_problem: Dict[str, List[Check]] = {p.id: [] for p in assignment.problems}
     listed = {p.id for p in config.assignment(assignment.id).problems}  # `assignment` may be a subset
     unknown: List[str] = []

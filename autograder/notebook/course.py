@@ -28,7 +28,7 @@ from autograder.notebook.layout import Chunk, chunks
 from autograder.notebook.visible import ProblemTests, VisibleTestError, problem_tests
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-GRADER_PREFIXES = ("autograder/", "hidden/", "solutions/")
+GRADER_PREFIXES = ("autograder/", "assignments/", "solutions/")
 GRADER_FILES = ("grading.toml", "ASSIGNMENT")
 # What nbgrader puts in place of each solution region: with a message, so that the grader's
 # failure ("... raised NotImplementedError: not written yet ...") is as clear as for a .py stub.
