@@ -25,7 +25,7 @@ from autograder.build.release import BuildError, build
 from autograder.config import ConfigError
 from autograder.grade import results as results_mod
 from autograder.grade.engine import Grade, grade_path
-from autograder.sandbox.runner import SandboxError, choose_isolation, close_to_others
+from autograder.sandbox import SandboxError, choose_isolation, close_to_others
 from autograder.staff.pool import PoolError
 from autograder.staff.state import StateError
 from autograder.staff.submissions import SubmissionsError

@@ -12,11 +12,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
-from autograder.sandbox.runner import Limits
-
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _ASSIGNMENT_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resources for one problem's session (from ``grading.toml``)."""
+
+    time_seconds: float = 60.0
+    memory_mb: int = 2048
+    processes: int = 32
+    file_mb: int = 16
+
+    def for_child(self) -> Dict[str, int]:
+        return {
+            "memory_mb": self.memory_mb,
+            "cpu_seconds": int(self.time_seconds) + 5,
+            "processes": self.processes,
+            "file_mb": self.file_mb,
+        }
+
+    @property
+    def disk_mb(self) -> int:
+        """All the files a session may keep in its private folder at once."""
+        return 4 * self.file_mb
 
 
 class ConfigError(Exception):

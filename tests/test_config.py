@@ -48,7 +48,7 @@ def test_problem_ids_are_checked_against_hidden_tests_both_ways(tmp_path):
     # A problem in grading.toml without hidden checks...
     extra = ATTENTION_TOML.format(time_limit=8) + '\n[[assignments.hw3.problems]]\nid = "ghost"\ntitle = "G"\npoints = 1\nsymbols = ["Ghost"]\n'
     cfg = load(tmp_path / "a", extra)
-    with pytest.raises(ConfigError, match=r"no hidden checks \(in hw3/\*\.py\) for problem\(s\) ghost"):
+    with pytest.raises(ConfigError, match=r"no hidden checks \(in hw3/hidden/\*\.py\) for problem\(s\) ghost"):
         load_checks(cfg, cfg.assignment("hw3"))
     # ...and hidden checks for a problem grading.toml does not list.
     cfg = load(tmp_path / "b", ATTENTION_TOML.format(time_limit=8).replace('id = "transformer"', 'id = "transformr"'))

@@ -10,7 +10,7 @@ import pytest
 
 from autograder import config as config_mod
 from autograder.grade import corpus
-from autograder.sandbox.runner import choose_isolation
+from autograder.sandbox import choose_isolation
 from conftest import ROOT
 
 CONFIG = config_mod.load(ROOT / "grading.toml")

@@ -32,7 +32,7 @@ import pytest
 from autograder import config as config_mod
 from autograder.grade.engine import reference_source
 from autograder.sandbox import runner
-from autograder.sandbox.runner import NOBODY, SandboxError, choose_isolation
+from autograder.sandbox import NOBODY, SandboxError, choose_isolation
 from conftest import ROOT, make_project, narrowed_toml, run_cli
 from test_grading import BUG, by_problem, validate
 

@@ -20,7 +20,7 @@ from autograder.assign.export import merge
 from autograder.build.release import stubs
 from autograder.grade import results as results_mod
 from autograder.grade.engine import grade_path
-from autograder.sandbox.runner import choose_isolation
+from autograder.sandbox import choose_isolation
 from autograder.staff.pool import Failure, Pool
 from autograder.staff.submissions import SubmissionsError, find
 from conftest import ROOT, run_cli

@@ -112,7 +112,8 @@ def test_the_submission_calls_the_graders_function_through_the_pipe(tmp_path):
     """What the grader's function records is the truth; its errors reach the submission as the
     same built-in exceptions; a call the function cannot take is a TypeError there."""
     from autograder.checking.student import Student
-    from autograder.sandbox.runner import Limits, Sandbox, choose_isolation
+    from autograder.config import Limits
+    from autograder.sandbox import Sandbox, choose_isolation
 
     asked = []
 
@@ -163,7 +164,8 @@ def test_sandboxes_at_once_get_uids_of_their_own_so_process_limits_never_join_th
     limit allows, whatever the other does, because each sandbox leased a uid of its own. (In the
     fallback, with one shared uid, the second could start only what the first left of the limit.)"""
     from autograder.checking.student import Student
-    from autograder.sandbox.runner import NOBODY, Limits, Sandbox, SandboxError, choose_isolation
+    from autograder.config import Limits
+    from autograder.sandbox import NOBODY, Sandbox, SandboxError, choose_isolation
 
     try:
         isolation = choose_isolation(mode)

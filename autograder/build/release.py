@@ -26,7 +26,7 @@ from autograder.config import Assignment, Config
 from autograder.grade.engine import Grade, grade_uploads, hidden_files, reference_source
 from autograder.grade.upload import Upload
 from autograder.notebook.course import NotebookError, course_files, has_notebook
-from autograder.sandbox.runner import Isolation
+from autograder.sandbox import Isolation
 
 LOG = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent.parent

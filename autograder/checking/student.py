@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from autograder.sandbox import wire
-from autograder.sandbox.runner import Session
+from autograder.sandbox import Session
 
 
 class SubmissionError(Exception):

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 from autograder.config import Assignment, Config
 from autograder.grade.engine import Grade, grade_uploads, reference_source
 from autograder.grade.upload import Upload
-from autograder.sandbox.runner import Isolation
+from autograder.sandbox import Isolation
 
 KINDS = ("bugs", "correct")
 ALSO_WRONG = re.compile(r"^\s*(?:#\s*)?corpus: also wrong:(.*)$", re.MULTILINE)

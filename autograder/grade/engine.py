@@ -28,7 +28,7 @@ from autograder.checking.registry import Check, Context
 from autograder.checking.student import MissingSymbol, Student, SubmissionError
 from autograder.config import Assignment, Config, ConfigError, Problem
 from autograder.grade.upload import Upload, resolve
-from autograder.sandbox.runner import Isolation, Sandbox, SessionEnded, choose_isolation
+from autograder.sandbox import Isolation, Sandbox, SessionEnded, choose_isolation
 
 LOG = logging.getLogger(__name__)
 

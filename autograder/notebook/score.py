@@ -18,7 +18,7 @@ from typing import List, Optional
 from autograder import config as config_mod
 from autograder.grade.engine import grade_path
 from autograder.grade.results import to_results
-from autograder.sandbox.runner import choose_isolation
+from autograder.sandbox import choose_isolation
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -42,6 +42,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from autograder.config import Limits
 from autograder.sandbox import confine, wire
 
 LOG = logging.getLogger(__name__)
@@ -71,29 +72,6 @@ SYSTEM_READ = (
 )
 # World-writable folders swept for files of the sandbox uid when Landlock could not keep them out.
 SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resources for one problem's session (from ``grading.toml``)."""
-
-    time_seconds: float = 60.0
-    memory_mb: int = 2048
-    processes: int = 32
-    file_mb: int = 16
-
-    def for_child(self) -> Dict[str, int]:
-        return {
-            "memory_mb": self.memory_mb,
-            "cpu_seconds": int(self.time_seconds) + 5,
-            "processes": self.processes,
-            "file_mb": self.file_mb,
-        }
-
-    @property
-    def disk_mb(self) -> int:
-        """All the files a session may keep in its private folder at once."""
-        return 4 * self.file_mb
 
 
 class SandboxError(Exception):

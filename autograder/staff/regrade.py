@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from autograder.config import Assignment, Config
-from autograder.sandbox.runner import START_TIMEOUT, Isolation, close_to_others
+from autograder.sandbox import START_TIMEOUT, Isolation, close_to_others
 from autograder.staff.pool import Failure, Pool
 from autograder.staff.state import Outcome, State
 from autograder.staff.submissions import Submission, Submitter, fingerprint
