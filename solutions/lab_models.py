@@ -20,13 +20,19 @@ import torch.nn as nn
 
 class Encoding(dict):
     """What a tokenizer call returns: a dict whose keys are also attributes, like
-    ``transformers.BatchEncoding`` (``enc.input_ids`` and ``enc["input_ids"]`` both work)."""
+    ``transformers.BatchEncoding`` (``enc.input_ids`` and ``enc["input_ids"]`` both work, and
+    ``enc.to(device)`` moves its tensors, so ``tokenizer(text, return_tensors="pt").to(device)``
+    works as with a real tokenizer)."""
 
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError as exc:
             raise AttributeError(f"this encoding has no {name!r}; it has {', '.join(self)}") from exc
+
+    def to(self, device: Any) -> "Encoding":
+        """The encoding with every tensor on ``device`` (lists stay lists), like ``BatchEncoding.to``."""
+        return Encoding({key: value.to(device) if isinstance(value, torch.Tensor) else value for key, value in self.items()})
 
 
 class WhitespaceTokenizer:

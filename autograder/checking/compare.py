@@ -60,14 +60,15 @@ def expect_tensor(
         fail(f"{what}.shape={tuple(got.shape)}, but should be {tuple(expected.shape)} [{call}]{_hint(hint)}")
     a = got.detach().to(torch.float64).numpy()
     b = expected.detach().to(torch.float64).numpy()
-    bad = ~np.isclose(a, b, atol=atol, rtol=rtol, equal_nan=False)
+    # An expected NaN is matched by a NaN (and only by one); a NaN where a number is expected differs.
+    bad = ~np.isclose(a, b, atol=atol, rtol=rtol, equal_nan=True)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         difference = np.abs(a - b)
         finite = difference[np.isfinite(difference)]
         largest = f"max |difference| {finite.max():.3g}" if finite.size else "no finite difference"
-        nans = int(np.isnan(a).sum())
-        extra = f"; {nans} values are NaN" if nans else ""
+        nans = int((np.isnan(a) & ~np.isnan(b)).sum())
+        extra = f"; {nans} values are NaN where a number is expected" if nans else ""
         fail(
             f"{what}{list(index)}={a[index]:.6g}, but should be {b[index]:.6g} "
             f"({int(bad.sum())} of {bad.size} values differ; {largest}{extra}) [{call}]\n"
@@ -78,13 +79,17 @@ def expect_tensor(
 def expect_equal(got: Any, expected: Any, what: str, call: str, hint: str = "") -> None:
     if type(got) is not type(expected):
         fail(f"type({what})={type_name(got)}, but should be {type(expected).__name__} [{call}]{_hint(hint)}")
-    if got != expected:
+    if got != expected and not (_is_nan(got) and _is_nan(expected)):
         fail(f"{what}={_short(got)}, but should be {_short(expected)} [{call}]{_hint(hint)}")
 
 
 def expect(condition: bool, message: str, hint: Optional[str] = None) -> None:
     if not condition:
         fail(message + _hint(hint or ""))
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
 
 
 def _short(value: Any) -> str:

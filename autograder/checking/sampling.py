@@ -9,6 +9,7 @@ sampler fails any of them with probability below ``false_failure``.
 from __future__ import annotations
 
 import math
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -57,3 +58,23 @@ def expect_int_token(value: object, vocab: int, call: str) -> None:
             "  hint: convert the chosen id with int(...) or .item(): a tensor or a numpy integer is not a Python int"
         )
     expect(0 <= value < vocab, f"result={value}, but should be a token id in range({vocab}) [{call}]")
+
+
+def expect_torch_generator(student: Any, symbol: str, args: Sequence[Any], seed: int, times: int, call: str) -> None:
+    """``times`` draws of ``symbol(*args)`` after ``torch.manual_seed(seed)`` are the same whatever
+    Python's ``random`` and numpy's generators were seeded with: the sampler draws from torch's
+    global generator (the spec), so that ``torch.manual_seed`` reproduces it."""
+    runs = []
+    for other in (seed + 1, seed + 2):
+        student.seed_torch_only(seed, other)
+        runs.append(student.call_repeated(symbol, times, *args))
+    first, second = runs
+    same = type(first) is list and type(second) is list and len(first) == len(second) == times
+    same = same and all(type(a) is type(b) and repr(a) == repr(b) for a, b in zip(first, second))
+    if not same:
+        fail(
+            f"after torch.manual_seed({seed}) the {times} draws differ when only Python's random and numpy's generators "
+            f"are seeded differently, but should be the same [{call}]\n"
+            "  hint: draw with torch (torch.multinomial, torch.rand, torch.distributions.Categorical), not with "
+            "random.choices or numpy.random: torch.manual_seed must reproduce the draws"
+        )

@@ -6,21 +6,50 @@ sizes small and the seed 0, which gives short reproducers.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from hypothesis import strategies as st
 
 MAX_SEED = 2**16
 
+# Code that rebuilds a tensor the grader made, by id, for reproducers (see ``named``).
+_SOURCES: Dict[int, Tuple["weakref.ref[torch.Tensor]", str]] = {}
+
+
+def named(tensor: torch.Tensor, text: str) -> torch.Tensor:
+    """Remember ``text``, code a student can paste that rebuilds ``tensor`` exactly (a seeded
+    constructor), so that a reproducer shows it instead of the tensor's values."""
+    if len(_SOURCES) > 10_000:  # forget tensors that no longer exist
+        for key in [k for k, (ref, _) in _SOURCES.items() if ref() is None]:
+            del _SOURCES[key]
+    _SOURCES[id(tensor)] = (weakref.ref(tensor), text)
+    return tensor
+
+
+def source_of(tensor: torch.Tensor) -> Optional[str]:
+    """The code given to ``named`` for this very tensor, if any."""
+    entry = _SOURCES.get(id(tensor))
+    return entry[1] if entry is not None and entry[0]() is tensor else None
+
 
 def seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def generator_text(seed: int) -> str:
+    return f"generator=torch.Generator().manual_seed({seed})"
+
+
 def randn(seed: int, *shape: int) -> torch.Tensor:
-    return torch.randn(*shape, generator=seeded(seed))
+    return named(torch.randn(*shape, generator=seeded(seed)), f"torch.randn({tuple(shape)}, {generator_text(seed)})")
+
+
+def randint(seed: int, high: int, shape: Tuple[int, ...]) -> torch.Tensor:
+    """Token ids in range(high) of ``shape`` (int64), from a seeded generator."""
+    return named(torch.randint(0, high, shape, generator=seeded(seed)), f"torch.randint(0, {high}, {tuple(shape)}, {generator_text(seed)})")
 
 
 @st.composite

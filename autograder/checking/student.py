@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Set
 import numpy as np
 import torch
 
+from autograder.checking.strategies import source_of
 from autograder.sandbox import wire
 from autograder.sandbox import Session
 
@@ -26,26 +27,67 @@ class SubmissionError(Exception):
         self.trace = trace
 
 
+# NLTK's sentence splitter needs the punkt_tab data, which grading never downloads: the Gradescope
+# image fetches it when it is built (autograder/build/gradescope/setup.sh), where the network allows.
+NLTK_DATA_MISSING = (
+    "NLTK's punkt_tab data is not installed here, and grading downloads nothing. "
+    "Split words without sentence splitting, which needs no data: nltk.word_tokenize(text, preserve_line=True)"
+)
+
+
 class MissingSymbol(Exception):
     """The upload does not define a name that the problem grades."""
 
 
+FULL_VALUES = 512  # tensors up to this many elements are shown in full in reproducers
+
+
+def _tensor_text(value: torch.Tensor) -> str:
+    """Paste-able code for a tensor: a seeded constructor when the grader made it with one, else
+    its exact values (float32 printed with the fewest digits that read back to the same value)."""
+    source = source_of(value)
+    if source is not None:
+        return source
+    dtype = str(value.dtype).split(".")[-1]
+    if value.numel() > FULL_VALUES:
+        return f"torch.zeros({tuple(value.shape)}, dtype=torch.{dtype})  # stand-in: the grader's {value.numel()} values are not shown"
+    readable = value.detach().cpu()
+    body = _nested((readable.float() if readable.dtype == torch.bfloat16 else readable).numpy())
+    suffix = "" if value.dtype in (torch.float32, torch.int64, torch.bool) else f", dtype=torch.{dtype}"
+    if value.dtype == torch.int64 and value.numel() == 0:
+        suffix = ", dtype=torch.int64"
+    return f"torch.tensor({body}{suffix})"
+
+
+def _number(x: Any) -> str:
+    if isinstance(x, np.floating):
+        if np.isnan(x):
+            return "float('nan')"
+        if np.isinf(x):
+            return "float('inf')" if x > 0 else "-float('inf')"
+        return str(x)  # the shortest text that reads back to the same value of its dtype
+    return str(x.item() if isinstance(x, np.generic) else x)
+
+
+def _nested(array: np.ndarray) -> str:
+    if array.ndim == 0:
+        return _number(array[()])
+    return "[" + ", ".join(_nested(row) if array.ndim > 1 else _number(row) for row in array) + "]"
+
+
 def describe_value(value: Any, limit: int = 6) -> str:
-    """Source-like text for a value in a reproducer: small tensors in full, large ones by shape."""
+    """Source text for a value in a reproducer, which a student can paste and run: tensors as a
+    seeded constructor or in full, containers item by item, proxies by their variable name."""
     if isinstance(value, torch.Tensor):
-        if value.numel() <= limit * 4:
-            body = np.array2string(value.numpy(), separator=", ", precision=4, threshold=10_000).replace("\n", "")
-            dtype = "" if value.dtype == torch.float32 else f", dtype=torch.{str(value.dtype).split('.')[-1]}"
-            return f"torch.tensor({body}{dtype})"
-        return f"<tensor of shape {tuple(value.shape)}, dtype {str(value.dtype).split('.')[-1]}>"
-    if isinstance(value, dict) and value and all(isinstance(v, torch.Tensor) for v in value.values()):
-        return "{" + ", ".join(f"{k!r}: <{tuple(v.shape)}>" for k, v in list(value.items())[:4]) + (", ..." if len(value) > 4 else "") + "}"
+        return _tensor_text(value)
     if isinstance(value, Remote):
         return value.name
-    if isinstance(value, (list, tuple)) and len(value) > limit * 4:
-        return f"<{type(value).__name__} of {len(value)} items>"
-    text = repr(value)
-    return text if len(text) <= 300 else text[:300] + "..."
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {describe_value(v, limit)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (torch.Tensor, Remote, dict, list, tuple)) for v in value):
+        items = ", ".join(describe_value(v, limit) for v in value)
+        return f"[{items}]" if isinstance(value, list) else f"({items}{',' if len(value) == 1 else ''})"
+    return repr(value)
 
 
 def _call_text(name: str, args: tuple, kwargs: Dict[str, Any]) -> str:
@@ -62,6 +104,8 @@ class Student:
         self.entry_points: Set[str] = set()  # top-level names the checks called (see grade/corpus.py)
         self._names = 0
         self._functions: Dict[int, Callable[..., Any]] = {}
+        self._modules: Dict[str, wire.Handle] = {}  # Python modules of the session, by name
+        self.memo: Dict[str, Any] = {}  # what a problem's checks set up once per session
 
     def begin_example(self) -> None:
         self.log = []
@@ -106,13 +150,43 @@ class Student:
             err = answer["error"]
             if err.get("type") == "LookupError" and "defines no name" in err.get("message", ""):
                 raise MissingSymbol(err["message"])
-            raise SubmissionError(text, err.get("type", "Error"), err.get("message", ""), err.get("traceback", ""))
+            kind, message, trace = err.get("type", "Error"), err.get("message", ""), err.get("traceback", "")
+            if kind == "LookupError" and "punkt" in message:
+                message, trace = NLTK_DATA_MISSING, ""  # one plain sentence instead of NLTK's dump, twice
+            raise SubmissionError(text, kind, message, trace)
         return wire.decode(answer["ok"])
 
     def seed(self, seed: int) -> None:
         """Seed torch, numpy and random in the submission's process."""
         self.log.append(f"torch.manual_seed({seed})")
         self._request("torch.manual_seed", {"op": "seed", "seed": int(seed)})
+
+    def module(self, name: str) -> "Remote":
+        """A proxy for the already imported module ``name`` of the session (``random``, ``numpy``),
+        reached as ``sys.modules`` through the upload's ``torch`` (every upload imports it); one
+        round trip per session and module."""
+        if name not in self._modules:
+            text = f"sys.modules[{name!r}]"
+            handle = self._request(text, _message("call", {"symbol": "torch", "path": "sys.modules.get"}, (name,), {}))
+            if not isinstance(handle, wire.Handle):
+                raise SubmissionError(text, "LookupError", f"module {name} is not loaded in the session", "")
+            self._modules[name] = handle
+        return Remote(self, self._modules[name], name.split(".")[-1])
+
+    def bookkeeping(self, symbol: str, path: str, *args: Any, get: bool = False) -> Any:
+        """``symbol.path(*args)`` (or, with ``get``, the value ``symbol.path``) in the session, as
+        grader's bookkeeping: not written into the reproducer, not an entry point. Objects come
+        back as handles, which later requests can pass as arguments."""
+        text = f"{symbol}.{path}" if get else _call_text(f"{symbol}.{path}", args, {})
+        return self._request(text, _message("get" if get else "call", {"symbol": symbol, "path": path}, args, {}))
+
+    def seed_torch_only(self, seed: int, other: int) -> None:
+        """Seed torch with ``seed`` and Python's and numpy's generators with ``other``: draws that
+        come from torch's generator do not depend on ``other``."""
+        self.seed(seed)
+        self.log.append(f"import random; import numpy; random.seed({other}); numpy.random.seed({other})")
+        self._request(f"random.seed({other})", _message("call", {"handle": self.module("random")._handle.ident, "path": "seed"}, (other,), {}))
+        self._request(f"numpy.random.seed({other})", _message("call", {"handle": self.module("numpy")._handle.ident, "path": "random.seed"}, (other,), {}))
 
     def call(self, symbol: str, *args: Any, **kwargs: Any) -> Any:
         """Call a top-level function of the submission; the result as plain data."""
@@ -181,13 +255,27 @@ class Remote:
         """The attribute's value as plain data (a handle for objects)."""
         return self._student._request(self._text(), _message("get", self._where(), (), {}))
 
-    def load_state_dict(self, state: Dict[str, torch.Tensor], strict: bool = True) -> None:
-        text = f"{self._text()}.load_state_dict({describe_value(state)})"
-        self._student.log.append(text)
-        self._student._request(text, {"op": "load_state", **self._where(), "args": [wire.encode(state)], "strict": strict})
+    def load_state_dict(self, state: Dict[str, torch.Tensor], strict: bool = True, shown: Optional[str] = None) -> Any:
+        """``obj.load_state_dict(state, strict)``; (missing keys, unexpected keys) as the submission
+        reports them. ``shown`` is the reproducer's line for it (the state in full otherwise)."""
+        text = f"{self._text()}.load_state_dict({describe_value(state)}{'' if strict else ', strict=False'})"
+        self._student.log.append(shown or text)
+        return self._student._request(text, {"op": "load_state", **self._where(), "args": [wire.encode(state)], "strict": strict})
 
-    def state_dict(self) -> Dict[str, torch.Tensor]:
-        return self._student._request(f"{self._text()}.state_dict()", {"op": "state", **self._where()})
+    def parameters(self) -> Dict[str, torch.Tensor]:
+        """``dict(obj.named_parameters())``: the module's parameters by name (each once, even if
+        shared), without its buffers. Two round trips; not part of the reproducer (the grader's
+        bookkeeping). ``dict`` is reached as the class of the upload's ``torch.__dict__``."""
+        if self.path:
+            raise ValueError(f"ask {self.name} itself, not an attribute path below it ({self.path})")
+        text = f"dict({self.name}.named_parameters())"
+        generator = self._student._request(text, _message("call", {"handle": self._handle.ident, "path": "named_parameters"}, (), {}))
+        if not isinstance(generator, wire.Handle):
+            raise SubmissionError(text, "TypeError", f"{self.name}.named_parameters() returned {describe_value(generator)}", "")
+        answer = self._student._request(text, _message("call", {"symbol": "torch", "path": "__dict__.__class__"}, (generator,), {}))
+        if not isinstance(answer, dict) or not all(isinstance(v, torch.Tensor) for v in answer.values()):
+            raise SubmissionError(text, "TypeError", f"the parameters of {self.name} came back as {describe_value(answer)}", "")
+        return {str(k): v for k, v in answer.items()}
 
 
 def _plain(value: Any) -> Any:

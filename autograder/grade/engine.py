@@ -150,9 +150,27 @@ def load_checks(config: Config, assignment: Assignment) -> Dict[str, List[Check]
 # Running
 
 
-def _all_fail(problem: Problem, checks: List[Check], note: str) -> ProblemResult:
-    total = sum(c.weight for c in checks)
-    results = tuple(CheckResult(problem.id, c.name, 0.0, problem.points * c.weight / total, False, "") for c in checks)
+SCORE_DECIMALS = 4  # results.json shows scores to this many decimals
+
+
+def check_points(points: float, weights: Sequence[float]) -> List[float]:
+    """``points`` split over checks in proportion to ``weights``, each rounded to
+    SCORE_DECIMALS, summing exactly to ``points`` (largest remainder: the units left over by
+    rounding down go to the checks that lost most, the earlier one first on a tie)."""
+    unit = 10**SCORE_DECIMALS
+    total_units = round(points * unit)
+    total = sum(weights)
+    exact = [total_units * w / total for w in weights]
+    units = [int(e) for e in exact]
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - units[i]), i))
+    for i in order[: total_units - sum(units)]:
+        units[i] += 1
+    return [u / unit for u in units]
+
+
+def _all_fail(problem: Problem, checks: List[Check], note: str, maxima: Optional[Sequence[float]] = None) -> ProblemResult:
+    maxima = maxima if maxima is not None else check_points(problem.points, [c.weight for c in checks])
+    results = tuple(CheckResult(problem.id, c.name, 0.0, m, False, "") for c, m in zip(checks, maxima))
     return ProblemResult(problem, results, note)
 
 
@@ -180,8 +198,7 @@ def _explain(exc: BaseException, student: Student, errors: Sequence[str] = ()) -
     return message
 
 
-def _run_check(check: Check, ctx: Context, weight_total: float, problem: Problem) -> CheckResult:
-    max_score = problem.points * check.weight / weight_total
+def _run_check(check: Check, ctx: Context, max_score: float, problem: Problem) -> CheckResult:
     ctx.prerequisite_errors.clear()
     try:
         with hypothesis.reporting.with_reporter(lambda _text: None):
@@ -214,18 +231,18 @@ def _grade_in_session(sandbox: Sandbox, name: str, problem: Problem, checks: Lis
             return _all_fail(problem, checks, f"your file defines no {', '.join(missing)}: check the spelling and that it is at the top level.")
         student = Student(session)
         ctx = Context(student, ref, problem.max_examples)
-        total = sum(c.weight for c in checks)
+        maxima = check_points(problem.points, [c.weight for c in checks])
         results: List[CheckResult] = []
         for index, check in enumerate(checks):
             try:
-                results.append(_run_check(check, ctx, total, problem))
+                results.append(_run_check(check, ctx, maxima[index], problem))
             except SessionEnded as ended:
                 note = ended.reason
                 if ended.output.strip():
                     note += "\nLast output of your code:\n" + ended.output.strip()[-1000:]
                 if student.reproducer():
                     note += "\nIt happened while running:\n" + "\n".join("  " + l for l in student.reproducer().splitlines())
-                failed = _all_fail(problem, checks[index:], note).checks
+                failed = _all_fail(problem, checks[index:], note, maxima[index:]).checks
                 return ProblemResult(problem, tuple(results) + failed, note, tuple(sorted(student.entry_points)))
         return ProblemResult(problem, tuple(results), entry_points=tuple(sorted(student.entry_points)))
 

@@ -277,3 +277,29 @@ def exact_tie(ctx: Context) -> None:
         )
 
     ctx.forall(st.integers(2, 5), body, max_examples=2)
+
+
+def _equal_completed_case(max_len: int) -> Case:
+    """Bigram table, V = 3 (bos 0, eos 1, token 2), beam 3: [0, 1] completes at step 1 and
+    [0, 2, 1] at step 2, both with score exactly -2 ln 2 in float32 and float64 alike (every
+    log-probability involved is -ln 2 or -2 ln 2 as float32 rounds them, and doubling is exact).
+    The handout: of two equal scores, the first found wins."""
+    table = torch.tensor([[0.0, 0.0, math.log(2.0)], [0.0, 0.0, 0.0], [-30.0, 0.0, 0.0]])
+    return Case(table, bos=0, eos=1, beam=3, max_len=max_len)
+
+
+@checks.add("beam_search", "two completed hypotheses with exactly equal scores: the one found first is returned")
+def first_of_equals(ctx: Context) -> None:
+    def body(max_len: int) -> None:
+        case = _equal_completed_case(max_len)
+        (tokens, score), _ = _run(ctx, case)
+        want = float(case.score([0, 1]))
+        call = case.call() + ", table = [[0, 0, ln 2], [0, 0, 0], [-30, 0, 0]]"
+        expect(
+            tokens == [0, 1] and math.isclose(score, want, abs_tol=1e-4),
+            f"result=({tokens}, {score:.6g}), but should be ([0, 1], {want:.6g}) [{call}]",
+            "[0, 1] completes at step 1 and [0, 2, 1] at step 2 with exactly the same score: keep the first found "
+            "(replace the best completed hypothesis only when a new one scores strictly more)",
+        )
+
+    ctx.forall(st.integers(2, 5), body, max_examples=2)

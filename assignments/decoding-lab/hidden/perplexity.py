@@ -66,6 +66,20 @@ def cases(draw: st.DrawFn, uniform: bool = False) -> Case:
     return Case(table, ids)
 
 
+@st.composite
+def tiny_cases(draw: st.DrawFn) -> Case:
+    """Bigram cases where every second predicted token has a logit 15 to 25 below the best of its
+    row: probabilities down to 1e-11, where -log(softmax + 1e-9) and the like are visibly off."""
+    case = draw(cases())
+    table = case.table.clone()
+    for i in range(1, len(case.ids), 2):
+        row, token = case.ids[i - 1], case.ids[i]
+        others = torch.cat([table[row, :token], table[row, token + 1 :]])
+        if others.numel():
+            table[row, token] = float(others.max()) - draw(st.integers(15, 25))
+    return Case(table, case.ids)
+
+
 def _objects(ctx: Context, case: Case):
     model = ctx.student.new("TableLM", case.table)
     tokenizer = ctx.student.new("WhitespaceTokenizer", list(case.vocab))
@@ -132,6 +146,20 @@ def nll_uniform(ctx: Context) -> None:
         expect_tensor(got, case.nlls(), "result", call, atol=1e-4, rtol=1e-4, hint=_nll_hint(got, case))
 
     ctx.forall(cases(uniform=True), body, max_examples=6)
+
+
+@checks.add("token_nlls", "tiny probabilities (logit gaps of 15 to 25, p down to 1e-11) get their exact NLLs")
+def nll_tiny(ctx: Context) -> None:
+    def body(case: Case) -> None:
+        model, tokenizer = _objects(ctx, case)
+        call = _call("token_nlls", model, tokenizer, case) + ", some tokens 15 to 25 logits below the best of their row"
+        got = _as_vector(ctx.student.call("token_nlls", model, tokenizer, case.text), len(case.ids) - 1, call)
+        hint = _nll_hint(got, case)
+        if torch.allclose(got, -torch.log(torch.exp(-case.nlls()) + 1e-9), atol=1e-3):
+            hint = "this is -log(p + 1e-9): a constant added to p swamps tiny probabilities. Use log_softmax (it is exact and never gives log 0)"
+        expect_tensor(got, case.nlls(), "result", call, atol=1e-4, rtol=1e-4, hint=hint)
+
+    ctx.forall(tiny_cases(), body, max_examples=6)
 
 
 def _as_number(value: object, call: str) -> float:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from autograder.checking.compare import expect, fail, type_name
 from autograder.checking.registry import Checks, Context
-from autograder.checking.sampling import as_token, bernoulli_kl, expect_int_token, kl_limit
+from autograder.checking.sampling import as_token, bernoulli_kl, expect_int_token, expect_torch_generator, kl_limit
 from autograder.checking.strategies import MAX_SEED, randn, seeded
 
 checks = Checks()
@@ -33,6 +33,7 @@ MAX_VOCAB = 8
 SKEW, SKEWED_VOCAB = 2.5, 6
 KEPT_DRAWS, FREQ_DRAWS = 300, 1500
 KEPT_EXAMPLES, FREQ_EXAMPLES = 8, 4
+SEEDED_DRAWS, SEEDED_EXAMPLES = 20, 2  # torch.manual_seed reproduces the draws
 FALSE_FAILURE = 1e-7
 KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 20.3 per frequency check
 TEMPERATURES = (0.5, 1.0, 2.0, 3.0)
@@ -152,6 +153,15 @@ def temperature_frequencies(ctx: Context) -> None:
     ctx.forall(strategy, body, max_examples=FREQ_EXAMPLES)
 
 
+@checks.add("temperature_sample", "draws from torch's generator: torch.manual_seed reproduces them whatever Python's and numpy's seeds")
+def temperature_torch_generator(ctx: Context) -> None:
+    def body(dist: Dist) -> None:
+        call = f"{SEEDED_DRAWS} draws of temperature_sample(logits, 2.0)"
+        expect_torch_generator(ctx.student, "temperature_sample", (dist.logits, 2.0), dist.seed, SEEDED_DRAWS, call)
+
+    ctx.forall(dists(min_vocab=3), body, max_examples=SEEDED_EXAMPLES)
+
+
 @st.composite
 def spread_dists(draw: st.DrawFn) -> Dist:
     """Logits a permutation of 0, 1, ..., V-1 (gaps of at least 1), shifted."""
@@ -183,9 +193,13 @@ def temperature_cold(ctx: Context) -> None:
 
 
 @st.composite
-def top_k_cases(draw: st.DrawFn, skewed: bool = False) -> Tuple[Dist, int]:
+def top_k_cases(draw: st.DrawFn, skewed: bool = False, beyond: bool = False) -> Tuple[Dist, int]:
+    """A distribution and k: 2 <= k < V (skewed), 1 <= k <= V, or the edge case V < k <= V + 3
+    (``beyond``), which has a check of its own so that it weighs as an edge case."""
     dist = draw(dists(skewed=skewed, min_vocab=3 if skewed else 2))
-    k = draw(st.integers(2, dist.vocab - 1) if skewed else st.integers(1, dist.vocab + 2))
+    if beyond:
+        return dist, draw(st.integers(dist.vocab + 1, dist.vocab + 3))
+    k = draw(st.integers(2, dist.vocab - 1) if skewed else st.integers(1, dist.vocab))
     return dist, k
 
 
@@ -199,34 +213,51 @@ def top_k_type(ctx: Context) -> None:
     ctx.forall(top_k_cases(), body, max_examples=3)
 
 
-@checks.add("top_k_sample", "draws only the k most likely tokens, and every one of them (all of them when k >= V)", weight=2)
-def top_k_kept(ctx: Context) -> None:
-    def body(example: Tuple[Dist, int]) -> None:
-        dist, k = example
-        counts, call = _draw(ctx, dist, KEPT_DRAWS, "top_k_sample", k)
-        kept = dist.order()[: min(k, dist.vocab)]
-        ranks = {t: r + 1 for r, t in enumerate(dist.order())}
-        outside = sorted((t for t in counts if t not in kept), key=lambda t: ranks[t])
-        if outside:
-            t = outside[0]
-            hint = "keep exactly k tokens: the k largest logits"
-            if k < dist.vocab and set(outside) == {dist.order()[k]}:
-                hint = "one token too many came up: keep k tokens, not k + 1"
-            fail(
-                f"token {t} (the {ranks[t]}th most likely) came up {counts[t]} times in {KEPT_DRAWS} draws, but should never: "
-                f"only the {k} most likely tokens {kept} may be drawn [{call}]\n  hint: {hint}; the others get probability "
-                "exactly 0 (remove them, or set their logits to -inf, before the softmax)"
-            )
-        missing = [t for t in kept if not counts[t]]
-        if missing:
-            t = missing[0]
-            hint = "one of the k most likely tokens never came up: keep k tokens, not k - 1" if missing == [kept[-1]] and k > 1 else "draw from all k kept tokens"
-            fail(
-                f"token {t} (the {ranks[t]}th most likely) came up 0 times in {KEPT_DRAWS} draws, but should come up: it is one of "
-                f"the {k} most likely tokens {kept} (a correct sampler misses it with probability below 1e-8) [{call}]\n  hint: {hint}"
-            )
+def _expect_kept(ctx: Context, example: Tuple[Dist, int]) -> None:
+    """Every one of the k most likely tokens comes up in KEPT_DRAWS draws, and no other."""
+    dist, k = example
+    counts, call = _draw(ctx, dist, KEPT_DRAWS, "top_k_sample", k)
+    kept = dist.order()[: min(k, dist.vocab)]
+    ranks = {t: r + 1 for r, t in enumerate(dist.order())}
+    outside = sorted((t for t in counts if t not in kept), key=lambda t: ranks[t])
+    if outside:
+        t = outside[0]
+        hint = "keep exactly k tokens: the k largest logits"
+        if k < dist.vocab and set(outside) == {dist.order()[k]}:
+            hint = "one token too many came up: keep k tokens, not k + 1"
+        fail(
+            f"token {t} (the {ranks[t]}th most likely) came up {counts[t]} times in {KEPT_DRAWS} draws, but should never: "
+            f"only the {k} most likely tokens {kept} may be drawn [{call}]\n  hint: {hint}; the others get probability "
+            "exactly 0 (remove them, or set their logits to -inf, before the softmax)"
+        )
+    missing = [t for t in kept if not counts[t]]
+    if missing:
+        t = missing[0]
+        hint = "one of the k most likely tokens never came up: keep k tokens, not k - 1" if missing == [kept[-1]] and k > 1 else "draw from all k kept tokens"
+        fail(
+            f"token {t} (the {ranks[t]}th most likely) came up 0 times in {KEPT_DRAWS} draws, but should come up: it is one of "
+            f"the {k} most likely tokens {kept} (a correct sampler misses it with probability below 1e-8) [{call}]\n  hint: {hint}"
+        )
 
-    ctx.forall(top_k_cases(), body, max_examples=KEPT_EXAMPLES)
+
+@checks.add("top_k_sample", "draws only the k most likely tokens, and every one of them (1 <= k <= V)", weight=2)
+def top_k_kept(ctx: Context) -> None:
+    ctx.forall(top_k_cases(), lambda example: _expect_kept(ctx, example), max_examples=KEPT_EXAMPLES)
+
+
+@checks.add("top_k_sample", "k larger than the vocabulary keeps every token (V < k <= V + 3)")
+def top_k_beyond_vocab(ctx: Context) -> None:
+    ctx.forall(top_k_cases(beyond=True), lambda example: _expect_kept(ctx, example), max_examples=3)
+
+
+@checks.add("top_k_sample", "draws from torch's generator: torch.manual_seed reproduces them whatever Python's and numpy's seeds")
+def top_k_torch_generator(ctx: Context) -> None:
+    def body(dist: Dist) -> None:
+        k = dist.vocab - 1
+        call = f"{SEEDED_DRAWS} draws of top_k_sample(logits, {k})"
+        expect_torch_generator(ctx.student, "top_k_sample", (dist.logits, k), dist.seed, SEEDED_DRAWS, call)
+
+    ctx.forall(dists(min_vocab=3), body, max_examples=SEEDED_EXAMPLES)
 
 
 @checks.add("top_k_sample", "the kept tokens come up with their probabilities renormalised over the k kept (seeded statistical test)", weight=2)

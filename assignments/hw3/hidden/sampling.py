@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from autograder.checking.compare import expect, fail, type_name
 from autograder.checking.registry import Checks, Context
-from autograder.checking.sampling import as_token, bernoulli_kl, expect_int_token, kl_limit
+from autograder.checking.sampling import as_token, bernoulli_kl, expect_int_token, expect_torch_generator, kl_limit
 from autograder.checking.strategies import MAX_SEED, seeded
 
 checks = Checks()
@@ -42,6 +42,7 @@ TIE_DRAWS = 150  # one token too many at the tie (the extra one has 1/7) shows w
 TIE_EXAMPLES = 6
 FREQ_DRAWS = 1000
 FREQ_EXAMPLES = 4
+SEEDED_DRAWS, SEEDED_EXAMPLES = 20, 2  # torch.manual_seed reproduces the draws
 SKEW = 2.5  # the frequency test's probabilities are powers of SKEW: far from uniform
 SKEWED_VOCAB = 5
 MAX_VOCAB = 8
@@ -266,6 +267,14 @@ def tie_cases(draw: st.DrawFn) -> Case:
     logits = _tie_logits(probs)
     seed = draw(st.integers(0, MAX_SEED))
     return Case(logits, probs, p, _nucleus(probs, p), seed)
+
+
+@checks.add("nucleus_sampling", "draws from torch's generator: torch.manual_seed reproduces them whatever Python's and numpy's seeds")
+def torch_generator(ctx: Context) -> None:
+    def body(case: Case) -> None:
+        expect_torch_generator(ctx.student, SYMBOL, (case.logits, case.p), case.seed, SEEDED_DRAWS, f"{SEEDED_DRAWS} draws of {case.call()}")
+
+    ctx.forall(cases(skewed=True), body, max_examples=SEEDED_EXAMPLES)
 
 
 @checks.add("nucleus_sampling", "a prefix summing exactly to p is the nucleus (probabilities 0.5, 0.25, 0.125, 0.125 and p = 0.75 keep 2)")

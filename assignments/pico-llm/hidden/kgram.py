@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from hypothesis import strategies as st
 
 from autograder.checking.compare import expect, fail
-from autograder.checking.models import randomise_parameters, time_first_logits
+from autograder.checking.models import parameter_count, randomise_parameters, time_first_logits
 from autograder.checking.registry import Checks, Context
 from autograder.checking.strategies import MAX_SEED, seeded
 
@@ -35,12 +35,13 @@ class Case:
     batch: int
     chunk: int
     seed: int
+    layers: int = 1  # num_inner_layers
 
     def tokens(self, offset: int = 0) -> torch.Tensor:
         return torch.randint(0, self.vocab, (self.length, self.batch), generator=seeded(self.seed + offset))
 
     def call(self) -> str:
-        return f"{SYMBOL}({self.vocab}, k={self.k}, embed_size={EMBED}, num_inner_layers=1, chunk_size={self.chunk})"
+        return f"{SYMBOL}({self.vocab}, k={self.k}, embed_size={EMBED}, num_inner_layers={self.layers}, chunk_size={self.chunk})"
 
 
 @st.composite
@@ -52,6 +53,7 @@ def cases(draw: st.DrawFn, min_k: int = 1, min_length: int = 1) -> Case:
         batch=draw(st.integers(1, 3)),
         chunk=draw(st.integers(1, 3)),
         seed=draw(st.integers(0, MAX_SEED)),
+        layers=draw(st.integers(1, 3)),
     )
 
 
@@ -59,7 +61,7 @@ def cases(draw: st.DrawFn, min_k: int = 1, min_length: int = 1) -> Case:
 
 def _new(ctx: Context, case: Case):
     ctx.student.seed(case.seed)
-    model = ctx.student.new(SYMBOL, case.vocab, k=case.k, embed_size=EMBED, num_inner_layers=1, chunk_size=case.chunk)
+    model = ctx.student.new(SYMBOL, case.vocab, k=case.k, embed_size=EMBED, num_inner_layers=case.layers, chunk_size=case.chunk)
     randomise_parameters(model, case.seed)
     model.attr("eval")()
     return model
@@ -153,6 +155,27 @@ def padding(ctx: Context) -> None:
             )
 
     ctx.forall(cases(min_k=2), body, max_examples=8)
+
+
+@checks.add("kgram_mlp", "every inner layer learns weights of its own: more num_inner_layers, more parameters (1 to 3)")
+def inner_layers(ctx: Context) -> None:
+    def body(case: Case) -> None:
+        counts = []
+        for layers in (1, 2, 3):
+            ctx.student.seed(case.seed)
+            model = ctx.student.new(SYMBOL, case.vocab, k=case.k, embed_size=EMBED, num_inner_layers=layers, chunk_size=case.chunk)
+            counts.append(parameter_count(model))
+        call = f"{SYMBOL}({case.vocab}, k={case.k}, embed_size={EMBED}, num_inner_layers=L, chunk_size={case.chunk}) for L = 1, 2, 3"
+        ctx.student.log.append(f"[sum(p.numel() for p in {SYMBOL}({case.vocab}, k={case.k}, embed_size={EMBED}, num_inner_layers=L).parameters()) for L in (1, 2, 3)]")
+        if not counts[0] < counts[1] < counts[2]:
+            fail(
+                f"the models have {counts[0]}, {counts[1]} and {counts[2]} parameters, but should have more with every extra "
+                f"inner layer [{call}]\n"
+                "  hint: create a new nn.Linear for every inner layer (in a loop); [layer] * n repeats one layer, "
+                "whose weights are then shared"
+            )
+
+    ctx.forall(cases(), body, max_examples=2)
 
 
 LEARN_VOCAB, LEARN_K, LEARN_LENGTH, LEARN_SEQUENCES = 4, 2, 12, 24

@@ -2,11 +2,15 @@
 
 Differential against ``torch.nn.RMSNorm(dim, eps=eps)`` with the same (random) weight, over
 inputs of several magnitudes (tiny inputs are where eps matters, so eps outside the square root
-shows there), plus the interface (one parameter, ``weight``, starting at ones) and two
-properties of the definition: scale invariance for inputs far above eps, and oddness.
+shows there), plus the interface (one parameter, the gain, starting at ones) and two
+properties of the definition: scale invariance for inputs far above eps, and oddness, and that
+every vector is normalised on its own (a NaN in one vector stays in that vector: a norm that
+mixes the batch spreads it). The gain is found by shape, not by name: the one parameter of shape
+(dim,) is the gain whether it is called ``weight``, ``scale`` or ``gain``.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Tuple
 
@@ -15,8 +19,10 @@ import torch
 from hypothesis import strategies as st
 
 from autograder.checking.compare import expect, expect_tensor, expect_type, fail
+from autograder.checking.models import gain
 from autograder.checking.registry import Checks, Context
 from autograder.checking.strategies import MAX_SEED, randn
+from autograder.checking.student import describe_value
 
 checks = Checks()
 
@@ -56,23 +62,34 @@ def _new(ctx: Context, case: Case):
     return ctx.student.new(SYMBOL, case.dim, eps=case.eps)
 
 
-@checks.add("rmsnorm", "its only parameter is weight, of shape (dim,), initialised to ones (no bias)")
+@checks.add("rmsnorm", "one learnable parameter, the gain, of shape (dim,), initialised to ones (no bias)")
 def parameters(ctx: Context) -> None:
     def body(case: Case) -> None:
         norm = _new(ctx, case)
-        call = f"{norm.name}.state_dict()"
-        state = norm.state_dict()
-        expect_type(state, [dict], call, call)
-        extra = sorted(k for k in state if k != "weight")
+        where = f"{norm.name} = {case.new_text()}; dict({norm.name}.named_parameters())"
+        params = norm.parameters()
+        name, note = gain(norm, case.dim)
+        extra = sorted(k for k in params if k != name)
         if extra:
             fail(
-                f"{call} has keys {sorted(state)}, but should have only 'weight' [{norm.name} = {case.new_text()}]\n"
+                f"{norm.name} has parameters {sorted(params)}, but should have only the gain {name!r}{note} [{where}]\n"
                 "  hint: RMSNorm has no bias (and no running statistics): x / sqrt(mean(x**2) + eps) * weight"
             )
-        expect("weight" in state, f"{call} has no 'weight', but should: a learnable nn.Parameter of shape ({case.dim},)")
-        expect_tensor(state["weight"], torch.ones(case.dim), f"{call}['weight']", f"{norm.name} = {case.new_text()}", atol=0, rtol=0, hint="weight starts at ones")
+        expect_tensor(params[name], torch.ones(case.dim), f"{norm.name}.{name}", where, atol=0, rtol=0, hint="the gain starts at ones")
 
     ctx.forall(cases(), body, max_examples=4)
+
+
+def _load_gain(norm, case: Case, weight: torch.Tensor) -> Tuple[str, str]:
+    """Load ``weight`` into the norm's gain, whatever its name (every other parameter, which a
+    correct RMSNorm does not have, gets seeded nonzero values); the reproducer's text and a note
+    on what was assumed."""
+    params = norm.parameters()
+    name, note = gain(norm, case.dim)
+    state = {key: (weight if key == name else randn(case.seed + 2 + i, *value.shape)) for i, (key, value) in enumerate(params.items())}
+    shown = f"{norm.name}.load_state_dict({{{name!r}: w}}, strict=False)  # w = {describe_value(weight)}"
+    norm.load_state_dict(state, strict=False, shown=shown)
+    return f"{norm.name}.load_state_dict({{{name!r}: w}})", note
 
 
 def _hint(got: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, eps: float) -> str:
@@ -98,12 +115,12 @@ def differential(ctx: Context) -> None:
     def body(case: Case) -> None:
         norm = _new(ctx, case)
         weight, x = case.weight(), case.x()
-        norm.load_state_dict({"weight": weight})
+        loaded, note = _load_gain(norm, case, weight)
         reference = torch.nn.RMSNorm(case.dim, eps=case.eps)
         with torch.no_grad():
             reference.weight.copy_(weight)
             want = reference(x)
-        call = f"{norm.name} = {case.new_text()}; {norm.name}.load_state_dict({{'weight': w}}); {norm.name}(x of shape {tuple(x.shape)}, |x| ~ {case.magnitude:g})"
+        call = f"{norm.name} = {case.new_text()}; {loaded}; {norm.name}(x of shape {tuple(x.shape)}, |x| ~ {case.magnitude:g}){note}"
         got = norm(x)
         expect_type(got, [torch.Tensor], "out", call)
         expect_tensor(got, want, "out", call, atol=1e-5, rtol=1e-4, hint=_hint(got, x, weight, case.eps))
@@ -119,8 +136,8 @@ def invariance(ctx: Context) -> None:
         # A vector that happens to be near zero sits where eps matters: not this property's.
         hypothesis.assume(float(x.pow(2).mean(dim=-1).min()) >= 1e-2)
         norm = _new(ctx, case)
-        norm.load_state_dict({"weight": case.weight()})
-        call = f"{norm.name} = {case.new_text()}; {norm.name}(x) against {norm.name}({factor:g} * x) and {norm.name}(-x)"
+        loaded, note = _load_gain(norm, case, case.weight())
+        call = f"{norm.name} = {case.new_text()}; {loaded}; {norm.name}(x) against {norm.name}({factor:g} * x) and {norm.name}(-x){note}"
         plain = norm(x)
         expect_type(plain, [torch.Tensor], "out", call)
         # eps is at most 1e-5 against mean(x**2) >= ~1e-2 here: the invariance holds to ~1e-3.
@@ -129,3 +146,44 @@ def invariance(ctx: Context) -> None:
 
     strategy = st.tuples(cases(magnitudes=(1.0, 30.0), epsilons=(1e-5, 1e-6)), st.sampled_from([0.5, 3.0, 100.0]))
     ctx.forall(strategy, body, max_examples=10)
+
+
+@st.composite
+def poisoned_cases(draw: st.DrawFn) -> Tuple[Case, int]:
+    """A case with at least two vectors, and the (flat) index of the vector that gets a NaN."""
+    case = draw(cases(magnitudes=(0.1, 1.0, 30.0)))
+    case = dataclasses.replace(case, lead=(draw(st.integers(2, 3)),) + case.lead)
+    rows = 1
+    for n in case.lead:
+        rows *= n
+    return case, draw(st.integers(0, rows - 1))
+
+
+@checks.add("rmsnorm", "vectors are normalised on their own: a NaN in one vector leaves every other vector's output alone")
+def rows_independent(ctx: Context) -> None:
+    def body(example: Tuple[Case, int]) -> None:
+        case, row = example
+        x = case.x()
+        x.view(-1, case.dim)[row, 0] = float("nan")
+        norm = _new(ctx, case)
+        loaded, note = _load_gain(norm, case, case.weight())
+        reference = torch.nn.RMSNorm(case.dim, eps=case.eps)
+        with torch.no_grad():
+            reference.weight.copy_(case.weight())
+            want = reference(x)  # NaN in the poisoned vector only
+        ctx.student.log.append(f"x = {describe_value(case.x())}; x.view(-1, {case.dim})[{row}, 0] = float('nan')")
+        call = f"{norm.name} = {case.new_text()}; {loaded}; {norm.name}(x) with x of shape {tuple(x.shape)} and a NaN in vector {row}{note}"
+        got = norm(x)
+        expect_type(got, [torch.Tensor], "out", call)
+        expect_tensor(
+            got,
+            want,
+            "out",
+            call,
+            atol=1e-5,
+            rtol=1e-4,
+            hint="normalise every vector along the last axis by its own root mean square (mean over dim=-1, keepdim=True): "
+            "statistics over the batch or over all entries mix vectors",
+        )
+
+    ctx.forall(poisoned_cases(), body, max_examples=6)

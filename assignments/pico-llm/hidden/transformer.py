@@ -13,7 +13,7 @@ moves the outputs visibly whatever the submission's initialisation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +23,7 @@ from autograder.checking.compare import expect, fail
 from autograder.checking.models import randomise_parameters, time_first_logits
 from autograder.checking.registry import Checks, Context
 from autograder.checking.strategies import MAX_SEED, seeded
+from autograder.checking.student import MissingSymbol, SubmissionError
 
 checks = Checks()
 
@@ -48,30 +49,77 @@ class Case:
 
 
 @st.composite
-def cases(draw: st.DrawFn, min_length: int = 1, min_batch: int = 1) -> Case:
+def cases(draw: st.DrawFn, min_length: int = 1, min_batch: int = 1, max_length: int = 7, max_batch: int = 3) -> Case:
     heads = draw(st.sampled_from([1, 2, 4]))
     return Case(
         vocab=draw(st.integers(2, 10)),
         d_model=heads * draw(st.integers(2, 4)),
         heads=heads,
         blocks=draw(st.integers(1, 2)),
-        length=draw(st.integers(min_length, 7)),
-        batch=draw(st.integers(min_batch, 3)),
+        length=draw(st.integers(min_length, max_length)),
+        batch=draw(st.integers(min_batch, max_batch)),
         seed=draw(st.integers(0, MAX_SEED)),
     )
 
 
+# RMSNorm is graded on its own (Part 3). Here the session's module-level name RMSNorm stands for
+# torch.nn.RMSNorm while a TransformerModel is built, so that a fault of the student's RMSNorm
+# (one that mixes the batch, say) costs points there and not here too. Only torch's own class
+# enters the sandbox, never reference code; a TransformerModel that cannot build torch's
+# RMSNorm the way it calls its own (another signature) is graded with its own.
+STAND_IN = "RMSNorm = torch.nn.RMSNorm  # your RMSNorm is graded in Part 3; here torch's stands in for it"
 
 
-def _new(ctx: Context, case: Case, randomise: bool = True):
+def _handles(ctx: Context) -> Dict[str, Any]:
+    """Handles of the classes the norm substitutions use, fetched once per session."""
+    memo = ctx.student.memo
+    if "classes" not in memo:
+        classes = {name: ctx.student.bookkeeping("torch", f"nn.{name}", get=True) for name in ("RMSNorm", "LayerNorm", "Identity")}
+        try:
+            classes["own"] = ctx.student.bookkeeping("RMSNorm", "", get=True)
+        except MissingSymbol:
+            classes["own"] = None  # no RMSNorm of the student's: nothing to restore
+        memo["classes"] = classes
+        memo["norm"] = "own"
+    return memo["classes"]
+
+
+def _set_global(ctx: Context, name: str, handle: Any) -> None:
+    """The submission module's global ``name`` (looked up when a TransformerModel is built) = ``handle``."""
+    ctx.student.bookkeeping(SYMBOL, "__init__.__globals__.__setitem__", name, handle)
+
+
+def _use_norm(ctx: Context, kind: str) -> str:
+    """Make RMSNorm(...) in the submission build ``kind``: "torch" (the stand-in), "own" or
+    "identity"; the kind in force (the student's own if torch's could not be built)."""
+    classes = _handles(ctx)
+    memo = ctx.student.memo
+    if kind == "torch" and memo.get("own_signature"):
+        kind = "own"
+    if memo["norm"] != kind:
+        handle = {"torch": classes["RMSNorm"], "identity": classes["Identity"], "own": classes["own"]}[kind]
+        if handle is not None:
+            _set_global(ctx, "RMSNorm", handle)
+        memo["norm"] = kind
+    return kind
+
+
+def _new(ctx: Context, case: Case, randomise: bool = True, norm: str = "torch"):
+    kind = _use_norm(ctx, norm)
     ctx.student.seed(case.seed)
-    model = ctx.student.new(SYMBOL, case.vocab, case.d_model, case.heads, case.blocks)
+    if kind == "torch":
+        ctx.student.log.append(STAND_IN)
+    try:
+        model = ctx.student.new(SYMBOL, case.vocab, case.d_model, case.heads, case.blocks)
+    except SubmissionError:
+        if kind != "torch":
+            raise
+        ctx.student.memo["own_signature"] = True  # built with the student's own RMSNorm from now on
+        return _new(ctx, case, randomise, "own")
     if randomise:
         randomise_parameters(model, case.seed)
     model.attr("eval")()  # dropout, if any, off
     return model
-
-
 
 
 @checks.add("transformer_model", "forward maps tokens (T, B) to finite logits (T, B, vocab_size)")
@@ -89,28 +137,79 @@ def future_cases(draw: st.DrawFn) -> Tuple[Case, int]:
     return case, draw(st.integers(1, case.length - 1))
 
 
+def _expect_causal(ctx: Context, example: Tuple[Case, int]) -> None:
+    """Changing the tokens at positions first.. leaves the logits at 0..first-1 alone."""
+    case, first = example
+    model = _new(ctx, case)
+    tokens = case.tokens()
+    changed = tokens.clone()
+    changed[first:] = (changed[first:] + 1 + case.tokens(1)[first:] % (case.vocab - 1)) % case.vocab  # every later token differs
+    call = f"{model.name} = {case.new_text()}; {model.name}(tokens) and {model.name}(tokens with positions {first}.. changed), tokens (T={case.length}, B={case.batch})"
+    before = time_first_logits(model, tokens, case.vocab, call)
+    after = time_first_logits(model, changed, case.vocab, call)
+    moved = (before[:first] - after[:first]).abs().amax(dim=-1) > SAME  # (first, B)
+    if moved.any():
+        t, b = (int(i) for i in moved.nonzero()[0])
+        fail(
+            f"logits[{t}, {b}] changed when only tokens at positions {first}..{case.length - 1} changed, but should not: "
+            f"the prediction at position t may only read positions 0..t [{call}]\n"
+            "  hint: mask the attention scores of every later position (a lower-triangular mask over the time "
+            "axis, which is axis 0 of the tokens) before the softmax, in every block"
+        )
+
+
 @checks.add("transformer_model", "causal: changing tokens after position s leaves the logits at 0..s-1 unchanged", weight=2)
 def causal(ctx: Context) -> None:
-    def body(example: Tuple[Case, int]) -> None:
-        case, first = example
-        model = _new(ctx, case)
-        tokens = case.tokens()
-        changed = tokens.clone()
-        changed[first:] = (changed[first:] + 1 + case.tokens(1)[first:] % (case.vocab - 1)) % case.vocab  # every later token differs
-        call = f"{model.name} = {case.new_text()}; {model.name}(tokens) and {model.name}(tokens with positions {first}.. changed), tokens (T={case.length}, B={case.batch})"
-        before = time_first_logits(model, tokens, case.vocab, call)
-        after = time_first_logits(model, changed, case.vocab, call)
-        moved = (before[:first] - after[:first]).abs().amax(dim=-1) > SAME  # (first, B)
-        if moved.any():
-            t, b = (int(i) for i in moved.nonzero()[0])
+    ctx.forall(future_cases(), lambda example: _expect_causal(ctx, example))
+
+
+@st.composite
+def long_cases(draw: st.DrawFn) -> Tuple[Case, int]:
+    case = draw(cases(min_length=33, max_length=64, max_batch=2))
+    return case, draw(st.integers(1, case.length - 1))
+
+
+@checks.add("transformer_model", "sequences of 33 to 64 tokens: finite logits, and still causal")
+def long_sequences(ctx: Context) -> None:
+    ctx.forall(long_cases(), lambda example: _expect_causal(ctx, example), max_examples=3)
+
+
+@checks.add("transformer_model", "RMSNorm throughout: the model's norms are RMSNorm (the output depends on them), never nn.LayerNorm")
+def rmsnorm_throughout(ctx: Context) -> None:
+    classes = _handles(ctx)
+
+    def logits(case: Case, norm: str, call: str) -> torch.Tensor:
+        return time_first_logits(_new(ctx, case, norm=norm), case.tokens(), case.vocab, call)
+
+    def body(case: Case) -> None:
+        call = f"{case.new_text()}(tokens) with every norm as built, then with RMSNorm, then nn.LayerNorm replaced by nn.Identity"
+        built = logits(case, "torch", call)
+        try:
+            ctx.student.bookkeeping("torch", "nn.__dict__.__setitem__", "RMSNorm", classes["Identity"])
+            ctx.student.log.append("RMSNorm = torch.nn.Identity; torch.nn.RMSNorm = torch.nn.Identity")
+            plain = logits(case, "identity", call)
+        finally:
+            ctx.student.bookkeeping("torch", "nn.__dict__.__setitem__", "RMSNorm", classes["RMSNorm"])
+        if torch.equal(built, plain):
             fail(
-                f"logits[{t}, {b}] changed when only tokens at positions {first}..{case.length - 1} changed, but should not: "
-                f"the prediction at position t may only read positions 0..t [{call}]\n"
-                "  hint: mask the attention scores of every later position (a lower-triangular mask over the time "
-                "axis, which is axis 0 of the tokens) before the softmax, in every block"
+                f"the logits stay exactly the same when RMSNorm is replaced by nn.Identity, but should change: the model "
+                f"normalises with RMSNorm [{call}]\n"
+                "  hint: use your RMSNorm before attention, before the MLP of every block and before the unembedding"
+            )
+        try:
+            ctx.student.bookkeeping("torch", "nn.__dict__.__setitem__", "LayerNorm", classes["Identity"])
+            ctx.student.log.append("torch.nn.LayerNorm = torch.nn.Identity")
+            without = logits(case, "torch", call)
+        finally:
+            ctx.student.bookkeeping("torch", "nn.__dict__.__setitem__", "LayerNorm", classes["LayerNorm"])
+        if not torch.equal(built, without):
+            fail(
+                f"the logits change when nn.LayerNorm is replaced by nn.Identity, but should not: the handout asks for "
+                f"RMSNorm throughout [{call}]\n"
+                "  hint: LayerNorm subtracts the mean and adds a bias; build every norm with your RMSNorm class"
             )
 
-    ctx.forall(future_cases(), body)
+    ctx.forall(cases(), body, max_examples=3)
 
 
 @checks.add("transformer_model", "sequences in a batch never influence each other: each gets the logits it gets alone", weight=2)
@@ -152,10 +251,9 @@ def _pair_sequences() -> torch.Tensor:
 @checks.add("transformer_model", "learns a sequence task that needs attention (a b a b ...) in 60 steps of the given train_steps", weight=2)
 def learns(ctx: Context) -> None:
     ctx.student.begin_example()  # a fresh reproducer: this check is not a hypothesis property
-    ctx.student.seed(0)
     d_model, heads, blocks = LEARN_SIZES
     call = f"model = {SYMBOL}({LEARN_VOCAB}, {d_model}, {heads}, {blocks}); train_steps(model, tokens, {LEARN_STEPS}, {LEARN_LR})"
-    model = ctx.student.new(SYMBOL, LEARN_VOCAB, d_model, heads, blocks)
+    model = _new(ctx, Case(LEARN_VOCAB, d_model, heads, blocks, LEARN_LENGTH, 1, 0), randomise=False)
     tokens = _pair_sequences()
     losses = ctx.student.call("train_steps", model, tokens, LEARN_STEPS, LEARN_LR)
     expect(isinstance(losses, list) and len(losses) == LEARN_STEPS, f"train_steps returned {type(losses).__name__}, but should return {LEARN_STEPS} losses [{call}]")

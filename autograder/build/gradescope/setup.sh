@@ -17,6 +17,14 @@ if [ -n "$TORCH_INDEX" ]; then extra=(--extra-index-url "$TORCH_INDEX"); fi
 # list, and pip check fails the build if the list ever misses a dependency.
 "$ROOT/venv/bin/pip" install --no-cache-dir --no-deps "${extra[@]}" -r "$HERE/requirements.txt"
 "$ROOT/venv/bin/pip" check
+# NLTK's punkt_tab data, for students who call plain nltk.word_tokenize(text) (it splits
+# sentences first, which needs that data). Fetched now, at image build time, when the network
+# allows; grading itself never downloads anything. /usr/local/share/nltk_data is on NLTK's search
+# path and readable inside the sandbox (it shows /usr read-only). Without the data, a student
+# whose tokenizer needs it is told to call nltk.word_tokenize(text, preserve_line=True).
+if ! "$ROOT/venv/bin/python" -m nltk.downloader -q -d /usr/local/share/nltk_data punkt_tab; then
+    echo "setup.sh: could not fetch NLTK's punkt_tab data (no network?); plain nltk.word_tokenize(text) will not work" >&2
+fi
 # Compile and import once now, so that the first submission does not pay for it.
 "$ROOT/venv/bin/python" -c "import torch, numpy, hypothesis"
 chmod 755 "$ROOT" "$ROOT/venv"
