@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from autograder.checking.compare import expect, fail
 from autograder.checking.models import parameter_count, randomise_parameters, time_first_logits
 from autograder.checking.registry import Checks, Context
-from autograder.checking.strategies import MAX_SEED, seeded
+from autograder.checking.strategies import MAX_SEED, randint, seeded
 
 checks = Checks()
 
@@ -38,7 +38,7 @@ class Case:
     layers: int = 1  # num_inner_layers
 
     def tokens(self, offset: int = 0) -> torch.Tensor:
-        return torch.randint(0, self.vocab, (self.length, self.batch), generator=seeded(self.seed + offset))
+        return randint(self.seed + offset, self.vocab, (self.length, self.batch))
 
     def call(self) -> str:
         return f"{SYMBOL}({self.vocab}, k={self.k}, embed_size={EMBED}, num_inner_layers={self.layers}, chunk_size={self.chunk})"

@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from autograder.checking.compare import expect, expect_tensor, expect_type, fail
 from autograder.checking.models import gain
 from autograder.checking.registry import Checks, Context
-from autograder.checking.strategies import MAX_SEED, randn
-from autograder.checking.student import describe_value
+from autograder.checking.strategies import MAX_SEED, generator_text, named, randn
 
 checks = Checks()
 
@@ -38,7 +37,8 @@ class Case:
     seed: int
 
     def x(self) -> torch.Tensor:
-        return randn(self.seed, *self.lead, self.dim) * self.magnitude
+        shape = (*self.lead, self.dim)
+        return named(randn(self.seed, *shape) * self.magnitude, f"torch.randn({shape}, {generator_text(self.seed)}) * {self.magnitude}")
 
     def weight(self) -> torch.Tensor:
         return randn(self.seed + 1, self.dim)
@@ -87,8 +87,7 @@ def _load_gain(norm, case: Case, weight: torch.Tensor) -> Tuple[str, str]:
     params = norm.parameters()
     name, note = gain(norm, case.dim)
     state = {key: (weight if key == name else randn(case.seed + 2 + i, *value.shape)) for i, (key, value) in enumerate(params.items())}
-    shown = f"{norm.name}.load_state_dict({{{name!r}: w}}, strict=False)  # w = {describe_value(weight)}"
-    norm.load_state_dict(state, strict=False, shown=shown)
+    norm.load_state_dict(state, strict=False)
     return f"{norm.name}.load_state_dict({{{name!r}: w}})", note
 
 
@@ -163,15 +162,19 @@ def poisoned_cases(draw: st.DrawFn) -> Tuple[Case, int]:
 def rows_independent(ctx: Context) -> None:
     def body(example: Tuple[Case, int]) -> None:
         case, row = example
-        x = case.x()
+        x = case.x().clone()
         x.view(-1, case.dim)[row, 0] = float("nan")
+        named(
+            x,
+            f"torch.randn({tuple(x.shape)}, {generator_text(case.seed)}).mul({case.magnitude}).view(-1, {case.dim})"
+            f".index_put((torch.tensor([{row}]), torch.tensor([0])), torch.tensor(float('nan'))).view({tuple(x.shape)})",
+        )
         norm = _new(ctx, case)
         loaded, note = _load_gain(norm, case, case.weight())
         reference = torch.nn.RMSNorm(case.dim, eps=case.eps)
         with torch.no_grad():
             reference.weight.copy_(case.weight())
             want = reference(x)  # NaN in the poisoned vector only
-        ctx.student.log.append(f"x = {describe_value(case.x())}; x.view(-1, {case.dim})[{row}, 0] = float('nan')")
         call = f"{norm.name} = {case.new_text()}; {loaded}; {norm.name}(x) with x of shape {tuple(x.shape)} and a NaN in vector {row}{note}"
         got = norm(x)
         expect_type(got, [torch.Tensor], "out", call)

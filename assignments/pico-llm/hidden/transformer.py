@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from autograder.checking.compare import expect, fail
 from autograder.checking.models import randomise_parameters, time_first_logits
 from autograder.checking.registry import Checks, Context
-from autograder.checking.strategies import MAX_SEED, seeded
+from autograder.checking.strategies import MAX_SEED, randint, seeded
 from autograder.checking.student import MissingSymbol, SubmissionError
 
 checks = Checks()
@@ -42,7 +42,7 @@ class Case:
     seed: int
 
     def tokens(self, offset: int = 0) -> torch.Tensor:
-        return torch.randint(0, self.vocab, (self.length, self.batch), generator=seeded(self.seed + offset))
+        return randint(self.seed + offset, self.vocab, (self.length, self.batch))
 
     def new_text(self) -> str:
         return f"{SYMBOL}({self.vocab}, {self.d_model}, {self.heads}, {self.blocks})"
