@@ -4,6 +4,8 @@ The defining property is locality: the logits at position t depend on exactly th
 positions t-k+1 .. t of the same sequence. It is checked by changing one token and seeing which
 logits move. The original starter's window ends at t-1 (it never sees the current token); that
 window moves the logits at s+1 .. s+k instead of s .. s+k-1, and the message says so.
+``num_inner_layers`` runs from 1 to 3, and every inner layer must have weights of its own (the
+model learns more numbers with every extra layer: ``[layer] * n`` shares one).
 """
 from __future__ import annotations
 

@@ -5,10 +5,13 @@ never depend on tokens after t (changing the future leaves the past alone), the 
 batch never influence each other (each one's logits equal those it gets alone), and the model
 learns a task that needs attention to an earlier position, in a bounded number of steps of the
 given ``train_steps``. Treating (T, B) as (B, T) runs attention across the batch, which the
-batch check catches and names.
+batch check catches and names. Sequences of 33 to 64 tokens have a check of their own (a model
+with room for only 32 positions fails it), and "RMSNorm throughout" is judged by behaviour: the
+output must change when RMSNorm is replaced by nn.Identity, and must not when nn.LayerNorm is.
 
-Parameters are re-drawn from a seeded generator before the property checks, so that every input
-moves the outputs visibly whatever the submission's initialisation.
+Parameters (never buffers: a causal mask kept with ``register_buffer`` stays as it is) are
+re-drawn from a seeded generator before the property checks, so that every input moves the
+outputs visibly whatever the submission's initialisation.
 """
 from __future__ import annotations
 
