@@ -1,7 +1,7 @@
 """Helpers for checks on the submission's torch modules (through ``Remote`` proxies)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
@@ -20,7 +20,7 @@ def randomise_parameters(model: Any, seed: int, scale: float = 0.5) -> Dict[str,
     """Load seeded values into every parameter of ``model`` (buffers, such as a causal mask kept
     with ``register_buffer``, are left alone), so that outputs move visibly with every input;
     returns the values loaded, by parameter name."""
-    params = model.parameters()
+    params = model.parameters(shapes_only=True)
     fresh = {name: randn(seed + i, *value.shape) * scale for i, (name, value) in enumerate(params.items())}
     loaded = model.load_state_dict(fresh, strict=False, shown=RANDOMISE_TEXT.format(model=model.name, seed=seed, scale=scale))
     unexpected = list(loaded[1]) if isinstance(loaded, (tuple, list)) and len(loaded) == 2 and isinstance(loaded[1], list) else []
@@ -34,14 +34,15 @@ def randomise_parameters(model: Any, seed: int, scale: float = 0.5) -> Dict[str,
 
 def parameter_count(model: Any) -> int:
     """How many numbers the module learns: its distinct parameters (a module used twice counts once)."""
-    params = model.parameters()
+    params = model.parameters(shapes_only=True)
     return sum(int(value.numel()) for value in params.values())
 
 
-def gain(model: Any, dim: int) -> Tuple[str, str]:
+def gain(model: Any, dim: int, params: Optional[Dict[str, torch.Tensor]] = None) -> Tuple[str, str]:
     """The name of a norm's learnable gain, a parameter of shape (dim,), whatever it is called, and
-    a note for messages when that was a guess among several such parameters ('' otherwise)."""
-    params = model.parameters()
+    a note for messages when that was a guess among several such parameters ('' otherwise).
+    ``params``: the module's parameters, if already at hand."""
+    params = params if params is not None else model.parameters(shapes_only=True)
     found = [name for name, value in params.items() if tuple(value.shape) == (dim,)]
     expect(bool(found), f"{model.name} has parameters {_shapes(params)}, but should have a learnable gain of shape ({dim},) (nn.Parameter(torch.ones({dim}))) [{model.name}.named_parameters()]")
     if len(found) == 1:

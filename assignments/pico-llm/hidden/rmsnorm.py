@@ -68,7 +68,7 @@ def parameters(ctx: Context) -> None:
         norm = _new(ctx, case)
         where = f"{norm.name} = {case.new_text()}; dict({norm.name}.named_parameters())"
         params = norm.parameters()
-        name, note = gain(norm, case.dim)
+        name, note = gain(norm, case.dim, params)
         extra = sorted(k for k in params if k != name)
         if extra:
             fail(
@@ -84,8 +84,8 @@ def _load_gain(norm, case: Case, weight: torch.Tensor) -> Tuple[str, str]:
     """Load ``weight`` into the norm's gain, whatever its name (every other parameter, which a
     correct RMSNorm does not have, gets seeded nonzero values); the reproducer's text and a note
     on what was assumed."""
-    params = norm.parameters()
-    name, note = gain(norm, case.dim)
+    params = norm.parameters(shapes_only=True)
+    name, note = gain(norm, case.dim, params)
     state = {key: (weight if key == name else randn(case.seed + 2 + i, *value.shape)) for i, (key, value) in enumerate(params.items())}
     norm.load_state_dict(state, strict=False)
     return f"{norm.name}.load_state_dict({{{name!r}: w}})", note

@@ -119,6 +119,8 @@ def _new(ctx: Context, case: Case, randomise: bool = True, norm: str = "torch"):
             raise
         ctx.student.memo["own_signature"] = True  # built with the student's own RMSNorm from now on
         return _new(ctx, case, randomise, "own")
+    # The parameters' names depend on the classes the norms were built with, too.
+    model.made += f" with {kind} norms, nn.LayerNorm {ctx.student.memo.get('layernorm', 'as is')}"
     if randomise:
         randomise_parameters(model, case.seed)
     model.attr("eval")()  # dropout, if any, off
@@ -201,10 +203,12 @@ def rmsnorm_throughout(ctx: Context) -> None:
             )
         try:
             ctx.student.bookkeeping("torch", "nn.__dict__.__setitem__", "LayerNorm", classes["Identity"])
+            ctx.student.memo["layernorm"] = "replaced by nn.Identity"
             ctx.student.log.append("torch.nn.LayerNorm = torch.nn.Identity")
             without = logits(case, "torch", call)
         finally:
             ctx.student.bookkeeping("torch", "nn.__dict__.__setitem__", "LayerNorm", classes["LayerNorm"])
+            ctx.student.memo.pop("layernorm", None)
         if not torch.equal(built, without):
             fail(
                 f"the logits change when nn.LayerNorm is replaced by nn.Identity, but should not: the handout asks for "
