@@ -2,7 +2,8 @@
 
 Plain data only, never pickles: every value becomes tagged JSON, arrays become raw bytes in
 base64 with their dtype and shape. The same module runs on both sides (it is copied into the
-sandbox beside ``child.py``), so it imports nothing from the ``autograder`` package.
+sandbox beside ``child.py``), so it imports nothing from the ``autograder`` package. It also
+holds the exit statuses both sides know.
 
 Frames are a 4-byte big-endian length followed by that many bytes of UTF-8 JSON.
 """
@@ -27,6 +28,11 @@ MAX_DEPTH = 8  # nesting of lists/tuples/dicts in one value
 MAX_ITEMS = 10_000  # elements of one list/tuple/dict
 MAX_STR = 100_000  # characters of one string
 
+# Exit statuses of a session that both sides know: the fork server reports them in its own frame,
+# which no session can forge (a session's frames may say anything).
+SESSION_FAILED = 70  # the session's own code (child.py) failed outside the submission's functions
+CONFINE_FAILED = 71  # the session could not confine itself, so it never ran the submission
+
 _HEADER = struct.Struct(">I")
 
 # numpy cannot hold bfloat16: such tensors travel as float32 and keep their dtype's name.
@@ -47,6 +53,10 @@ _WIRE_NUMPY = {name: ("float32" if name == "bfloat16" else name) for name in _TO
 
 class WireError(Exception):
     """A frame or value that does not follow the wire format."""
+
+
+class Oversized(WireError):
+    """A frame larger than the reader accepts: refused from its header, so the stream is unusable."""
 
 
 class Opaque:
@@ -128,7 +138,7 @@ def read_frame(fd: int, max_bytes: int = MAX_FRAME_BYTES) -> Optional[Any]:
         return None
     (size,) = _HEADER.unpack(header)
     if size > max_bytes:
-        raise WireError(f"frame of {size} bytes exceeds {max_bytes}")
+        raise Oversized(f"frame of {size} bytes exceeds {max_bytes}")
     data = read_exact(fd, size)
     if data is None:
         return None
