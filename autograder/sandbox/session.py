@@ -37,9 +37,8 @@ class Session:
         self.sandbox.send(self.sandbox.fork_request(self.limits, self.path))
         self.alive = True
         answer = self._answer()
-        error = answer.get("error")
-        if isinstance(error, dict):
-            self.import_error = {key: str(error.get(key, ""))[:4000] for key in ("type", "message", "traceback")}
+        if "error" in answer:
+            self.import_error = answer["error"]
             return self
         try:
             imported = wire.decode(answer["ok"])
@@ -130,6 +129,12 @@ class Session:
             if info.get("why") == "protocol":
                 reason = PROTOCOL_BROKEN
             raise self._end(reason, code if isinstance(code, int) else None, str(info.get("output", "")))
+        if "error" in frame:  # the shape every reader expects, whatever the session put there
+            error = frame["error"] if isinstance(frame["error"], dict) else {}
+            return {"error": {key: str(error.get(key, ""))[:4000] for key in ("type", "message", "traceback")}}
+        if "ok" not in frame and "callback" not in frame:
+            self._kill()
+            raise self._end(PROTOCOL_BROKEN)
         return frame
 
     def request(self, message: Dict[str, Any], on_callback: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None) -> Dict[str, Any]:
