@@ -33,8 +33,9 @@ from autograder import config as config_mod
 from autograder.grade.engine import reference_source
 from autograder.sandbox import sweep
 from autograder.sandbox import NOBODY, SandboxError, choose_isolation
-from conftest import ROOT, make_project, narrowed_toml, run_cli
-from test_grading import BUG, by_problem, validate
+from helpers import BUG, ROOT, by_problem, make_project, narrowed_toml, run_cli, validate
+
+pytestmark = pytest.mark.redteam
 
 TIME_LIMIT = 8
 FULL = {"neurons": 2, "lstm_parity": 3, "attention_head": 4, "multi_headed_attention": 3, "transformer": 3}
