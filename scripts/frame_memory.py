@@ -7,7 +7,8 @@ The upload is the hw3 reference plus, at import, one answer frame of ``mb`` MB o
 (``{"ok": [{}, {}, ...]}``) written straight onto the session's own answer pipe, in place of the
 answer to "import the file". Printed: the grader's peak RSS (VmHWM of the CLI process), the
 largest peak of any other process of the grading (the fork server, its sessions) and the peak
-of the whole tree's RSS summed, sampled every 20 ms.
+proportional set size (PSS) of the whole tree, what a container's memory limit sees (pages the
+fork server shares with its sessions counted once), sampled every 20 ms.
 """
 from __future__ import annotations
 
@@ -51,6 +52,16 @@ def _status(pid: int, field: str) -> int:
     return 0
 
 
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _tree(root: int) -> List[int]:
     found, stack = [], [root]
     while stack:
@@ -83,11 +94,11 @@ def main() -> None:
             grader_kb = max(grader_kb, _status(proc.pid, "VmHWM"))
             for pid in pids[1:]:
                 others[pid] = max(others.get(pid, 0), _status(pid, "VmHWM"))
-            tree_kb = max(tree_kb, sum(_status(pid, "VmRSS") for pid in pids))
+            tree_kb = max(tree_kb, sum(_pss(pid) for pid in pids))
             time.sleep(0.02)
         err = proc.stderr.read()
         print(f"exit status {proc.returncode}; {err.strip().splitlines()[-1] if err.strip() else ''}")
-        print(f"{args.mb} MB answer frame of {{}}: grader peak RSS {grader_kb / 1024:.0f} MB; largest other process {max(others.values(), default=0) / 1024:.0f} MB; whole tree (sampled) {tree_kb / 1024:.0f} MB")
+        print(f"{args.mb} MB answer frame of {{}}: grader peak RSS {grader_kb / 1024:.0f} MB; largest other process {max(others.values(), default=0) / 1024:.0f} MB; whole tree's PSS (sampled) {tree_kb / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

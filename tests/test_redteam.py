@@ -325,10 +325,10 @@ def test_malformed_frames_at_import_get_a_plain_message_per_problem(project, mod
 
 PRINT_AT_IMPORT = '''
 import sys as _sys
-_line = "x" * 1023 + "\\n"
-for _ in range(30 * 1024):  # 30 MB to each of stdout and stderr
-    _sys.stdout.write(_line)
-    _sys.stderr.write(_line)
+_block = ("x" * 1023 + "\\n") * 1024
+for _ in range(30):  # 30 MB to each of stdout and stderr
+    _sys.stdout.write(_block)
+    _sys.stderr.write(_block)
 '''
 
 
@@ -447,7 +447,7 @@ for folder in ("/tmp", "/var/tmp", os.getcwd(), os.path.expanduser("~")):
 raise SystemExit("NAME hijacked the grader")
 '''
 DECOYS = ("conftest.py", "pytest.ini", "sitecustomize.py", "usercustomize.py", "torch.py", "numpy.py", "autograder.py",
-          "hypothesis.py", "wire.py", "child.py", "confine.py", "results.json")
+          "hypothesis.py", "wire.py", "child.py", "confine.py", "output.py", "results.json")
 
 
 def test_files_shipped_beside_the_upload_never_run(project, mode, tmp_path, marker, grader_tmp):
@@ -774,7 +774,9 @@ def test_snooping_finds_nothing_and_reaches_nothing(project, mode, tmp_path, mar
         os.unlink(f"/tmp/{marker}.sock")
     assert by_problem(results) == FULL, outputs(results, "attention_head")[:2000]
     if os.geteuid() == 0:
-        assert f"uid {NOBODY}" in staff and "WARNING" not in staff.split("isolation:")[1].splitlines()[0], staff[-2000:]
+        isolation = staff.split("isolation:")[1].splitlines()[0]
+        leased = re.search(r"uid (\d+)", isolation)  # the first free uid lease: other gradings may hold 65534
+        assert leased and NOBODY - 63 <= int(leased.group(1)) <= NOBODY and "WARNING" not in isolation, staff[-2000:]
     assert_nothing_left(marker, grader_tmp)
 
 

@@ -262,7 +262,7 @@ class Sandbox:
                 break
         try:
             frame = wire.read_frame(self._from, wire.MAX_ANSWER_BYTES)
-        except wire.Oversized as exc:
+        except wire.FrameTooLarge as exc:
             raise Oversized(str(exc)) from exc
         except wire.WireError as exc:
             raise SandboxError(f"bad frame from the sandbox: {exc}") from exc

@@ -18,7 +18,6 @@ ptrace and io_uring. The fork server is a subreaper: whatever a session starts, 
 """
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import os
 import random
@@ -37,10 +36,10 @@ import torch  # noqa: E402
 
 import confine  # noqa: E402
 import wire  # noqa: E402
+from output import Output  # noqa: E402
 
 REQUEST_FD, ANSWER_FD = 3, 4
 MODULE_NAME = "submission"
-OUTPUT_TAIL = 2000  # characters of a session's last output reported when it ends
 # An error of a grader's function reaches the submission as the same built-in exception type.
 CALLBACK_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "IndexError": IndexError}
 
@@ -273,55 +272,6 @@ def _first_to_go() -> None:
         pass
 
 
-class Output:
-    """A session's stdout and stderr: a pipe that the fork server drains whenever it waits, keeping
-    the last few thousand bytes and counting the rest. Writes never fail and never fill a disk;
-    past ``cap`` bytes the output is said to be cut (the grader tells the student once)."""
-
-    KEEP = OUTPUT_TAIL * 4  # bytes: UTF-8 takes up to four per character
-
-    def __init__(self, cap: int):
-        self.read_fd, self.write_fd = os.pipe()
-        os.set_blocking(self.read_fd, False)
-        try:  # a larger buffer: a session printing from a thread rarely waits for us
-            fcntl.fcntl(self.write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-        except OSError:
-            pass
-        self.cap = cap
-        self.total = 0
-        self.tail = bytearray()
-        self.open = True
-
-    def fds(self) -> List[int]:
-        """The descriptor to wait on (none once every writer is gone)."""
-        return [self.read_fd] if self.open else []
-
-    def drain(self) -> None:
-        """Read everything the pipe holds now, without waiting."""
-        while self.open:
-            try:
-                chunk = os.read(self.read_fd, 1 << 16)
-            except BlockingIOError:
-                return
-            except OSError:
-                chunk = b""
-            if not chunk:
-                self.open = False
-                return
-            self.total += len(chunk)
-            self.tail += chunk
-            if len(self.tail) > 2 * self.KEEP:
-                del self.tail[: -self.KEEP]
-
-    def report(self) -> Dict[str, Any]:
-        self.drain()
-        text = bytes(self.tail[-self.KEEP:]).decode("utf-8", "replace")[-OUTPUT_TAIL:]
-        return {"output": text, "cut": self.total > self.cap}
-
-    def close(self) -> None:
-        os.close(self.read_fd)
-
-
 def _cleanup(pid: int) -> None:
     """Kill what is left of a session: the session itself and everything below us (as a
     subreaper we inherit even daemons that left the session's group), then reap them."""
@@ -336,36 +286,18 @@ def _ended(status: int, out: Output, why: str = "") -> Dict[str, Any]:
     return {"exit": {"code": os.waitstatus_to_exitcode(status), **out.report(), "why": why}}
 
 
-def _read_exact(fd: int, size: int, out: Output) -> Optional[bytes]:
-    """``size`` bytes from the session's answer pipe, draining its output meanwhile (a session
-    that prints from a thread while its answer is written must not wait for us forever)."""
-    chunks: List[bytes] = []
-    remaining = size
-    while remaining:
-        ready, _, _ = select.select([fd, *out.fds()], [], [])
-        if out.read_fd in ready:
-            out.drain()
-        if fd in ready:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            remaining -= len(chunk)
-    return b"".join(chunks)
-
-
 def _forward_answer(from_child: int, out: Output) -> str:
     """Pass one whole answer from the session to the grader: "ok"; "eof" when its end of the pipe
     closed; "bad" when it sent something that is not an answer (it must not speak for the fork
     server, say by forging the frame that reports how a session ended), or an answer too large
     or of too many items to parse (``wire.parse_frame``)."""
-    header = _read_exact(from_child, 4, out)
+    header = out.read_exact(from_child, 4)
     if header is None:
         return "eof"
     size = int.from_bytes(header, "big")
     if size > wire.MAX_ANSWER_BYTES:
         return "bad"
-    data = _read_exact(from_child, size, out)
+    data = out.read_exact(from_child, size)
     if data is None:
         return "eof"
     try:
