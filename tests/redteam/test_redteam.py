@@ -22,8 +22,8 @@ import shutil
 import socket
 import subprocess
 import sys
-import tomllib
 import time
+import tomllib
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -31,8 +31,7 @@ import pytest
 
 from autograder import config as config_mod
 from autograder.grade.engine import reference_source
-from autograder.sandbox import runner
-from autograder.sandbox import NOBODY, SandboxError, choose_isolation
+from autograder.sandbox import NOBODY, runner
 from helpers import BUG, ROOT, by_problem, isolation_or_skip, make_project, narrowed_toml, run_cli, validate
 
 pytestmark = pytest.mark.redteam

@@ -1,14 +1,11 @@
 """The wire carries plain data only, with exact types; anything else is opaque."""
 import os
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from autograder.sandbox import wire
-
 
 pytestmark = pytest.mark.unit
 
@@ -56,7 +53,6 @@ def test_limits_and_malformed_values_are_refused():
 def test_frames_from_the_sandbox_are_bounded_before_they_are_read():
     """The grader reads answers with ``MAX_ANSWER_BYTES``: an oversized frame is refused from its
     header alone, and JSON nested past the parser's depth is a WireError, not a crash."""
-    import os
     import struct
 
     read, write = os.pipe()
