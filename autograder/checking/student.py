@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from autograder.checking.strategies import source_of
-from autograder.sandbox import wire
-from autograder.sandbox import Session
+from autograder.sandbox import Session, wire
 
 
 class SubmissionError(Exception):

@@ -18,7 +18,7 @@ import hypothesis
 import torch
 from hypothesis import strategies as st
 
-from autograder.checking.compare import expect, expect_tensor, expect_type, fail
+from autograder.checking.compare import expect_tensor, expect_type, fail
 from autograder.checking.models import gain
 from autograder.checking.registry import Checks, Context
 from autograder.checking.strategies import MAX_SEED, generator_text, named, randn

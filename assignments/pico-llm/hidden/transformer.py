@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from autograder.checking.compare import expect, fail
 from autograder.checking.models import randomise_parameters, time_first_logits
 from autograder.checking.registry import Checks, Context
-from autograder.checking.strategies import MAX_SEED, randint, seeded
+from autograder.checking.strategies import MAX_SEED, randint
 from autograder.checking.student import MissingSymbol, SubmissionError
 
 checks = Checks()

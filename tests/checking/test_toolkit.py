@@ -13,6 +13,8 @@ from autograder.checking.strategies import randint, randn
 from autograder.checking.student import NLTK_DATA_MISSING, Student, SubmissionError, describe_value
 from autograder.grade.engine import check_points
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("points, weights", [(2, [1] * 7), (25, [1] * 7), (5, [1, 2, 2, 2, 1, 1]), (3, [1, 3, 1, 1]), (4, [1, 3, 2, 1, 1])])
 def test_check_points_sum_exactly_to_the_problem_points(points, weights):
