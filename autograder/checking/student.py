@@ -264,6 +264,9 @@ class Remote:
         self._student.log.append(shown or text)
         return self._student._request(text, {"op": "load_state", **self._where(), "args": [wire.encode(state)], "strict": strict})
 
+    def state_dict(self) -> Dict[str, torch.Tensor]:
+        return self._student._request(f"{self._text()}.state_dict()", {"op": "state", **self._where()})
+
     def parameters(self, shapes_only: bool = False) -> Dict[str, torch.Tensor]:
         """``dict(obj.named_parameters())``: the module's parameters by name (each once, even if
         shared), without its buffers. Two round trips; not part of the reproducer (the grader's
