@@ -30,9 +30,8 @@ from nbgrader.api import Gradebook
 from autograder import config as config_mod
 from autograder.assign.markers import solution_lines
 from autograder.grade.engine import reference_source
-from autograder.grade.upload import resolve
-from autograder.notebook import extract
 from autograder.notebook.course import STUB, course_files
+from autograder.uploads import export_cell, resolve
 from helpers import ROOT
 
 CONFIG = config_mod.load(ROOT / "grading.toml")
@@ -92,7 +91,7 @@ def _student_notebook(source: dict, released: dict) -> dict:
     answers = {gid: _text(c) for gid, c in _cells(source).items() if c["metadata"]["nbgrader"]["solution"]}
     for (problem, patch) in [(bug.split("__")[0], _patch(bug)) for bug in BUGS] + [("multi_headed_attention", UNWRITTEN)]:
         symbols = set(HW3.problem(problem).symbols)
-        home = [gid for gid, text in answers.items() if symbols & set(extract._nbx_defines(text))][0]
+        home = [gid for gid, text in answers.items() if symbols & set(export_cell._nbx_defines(text))][0]
         answers[home] += "\n\n\n" + patch.strip("\n") + "\n"
     by_id = _cells(nb)
     for gid, text in answers.items():
@@ -309,11 +308,11 @@ def test_the_export_refuses_a_notebook_saved_before_its_last_run(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    with pytest.raises(extract._NbxExportError, match="the cell defining f differs"):
-        extract._nbx_export(NOTEBOOK, HW3.upload)
+    with pytest.raises(export_cell._NbxExportError, match="the cell defining f differs"):
+        export_cell._nbx_export(NOTEBOOK, HW3.upload)
     assert not (tmp_path / HW3.upload).exists()
     ran.append("def f():\n    return 1\n")  # after running the saved version, it exports
-    extract._nbx_export(NOTEBOOK, HW3.upload)
+    export_cell._nbx_export(NOTEBOOK, HW3.upload)
     assert "return 1" in (tmp_path / HW3.upload).read_text()
 
 

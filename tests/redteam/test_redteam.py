@@ -31,7 +31,7 @@ import pytest
 
 from autograder import config as config_mod
 from autograder.grade.engine import reference_source
-from autograder.sandbox import NOBODY, runner
+from autograder.sandbox import NOBODY, sweep
 from helpers import BUG, ROOT, by_problem, isolation_or_skip, make_project, narrowed_toml, run_cli, validate
 
 pytestmark = pytest.mark.redteam
@@ -529,7 +529,7 @@ def test_a_killed_grader_leaves_nothing_running_and_its_folder_is_swept(project,
     assert not _gone(marker)
     left = list(grader_tmp.iterdir())
     assert [p.name.startswith("autograder-") for p in left] == [True]
-    assert runner._sweep_stale(str(grader_tmp)) == [str(left[0])] and not list(grader_tmp.iterdir())
+    assert sweep.sweep_stale(str(grader_tmp)) == [str(left[0])] and not list(grader_tmp.iterdir())
 
 # ---------------------------------------------------------------------------------------------
 # Snooping

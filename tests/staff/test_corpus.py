@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from autograder import config as config_mod
-from autograder.grade import corpus
 from autograder.sandbox import choose_isolation
+from autograder.staff import corpus
 from helpers import ROOT
 
 CONFIG = config_mod.load(ROOT / "grading.toml")
@@ -23,7 +23,7 @@ def verdicts():
     for assignment in CONFIG.assignments:
         variants = [v for a, v in CASES if a == assignment.id]
         jobs = min(2, os.cpu_count() or 1)
-        for verdict in corpus.run_parallel(CONFIG, assignment, variants, choose_isolation(), jobs):
+        for verdict in corpus.run(CONFIG, assignment, variants, choose_isolation(), jobs):
             found[(assignment.id, verdict.variant.label)] = verdict
     return found
 
@@ -56,7 +56,7 @@ def test_a_bug_that_needs_a_second_bug_names_it_and_is_judged_on_both(tmp_path):
     assert "not caught on transformer" in corpus.judge(found, FakeGrade({**grade.scores, "transformer": 3.0}, full)).reason
     assert "also charged to tokenizer" in corpus.judge(found, FakeGrade({**grade.scores, "tokenizer": 1.0}, full)).reason
     (bugs / "dialogue_gpt__x.py").write_text("# corpus: also wrong: transformr\n")
-    with pytest.raises(ValueError, match="names transformr, but should name other problems"):
+    with pytest.raises(corpus.CorpusError, match="names transformr, but should name other problems"):
         corpus.variants(tmp_path, hw3)
 
 
