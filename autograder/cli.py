@@ -7,6 +7,7 @@
     python -m autograder keys                                      every grading.toml key
     python -m autograder regrade DIR --assignment NAME --out grades.csv [--jobs N] [--report REPORT.html]
     python -m autograder report grades.csv --out REPORT.html        the class report of a regrade
+    python -m autograder mutate --assignment NAME [--problem ID] [--jobs N]   the hidden tests' mutation score
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from autograder.config import ConfigError
 from autograder.grade import results as results_mod
 from autograder.grade.engine import Grade, grade_path
 from autograder.sandbox import SandboxError, choose_isolation, close_to_others
+from autograder.staff.mutate import MutateError
 from autograder.staff.pool import PoolError
 from autograder.staff.state import StateError
 from autograder.staff.submissions import SubmissionsError
@@ -152,6 +154,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mutate(args: argparse.Namespace) -> int:
+    """Grade automatic mutants of the solution regions; print per-problem scores and survivors."""
+    from autograder.staff.mutate import report, run
+
+    cfg = config_mod.load(args.config)
+    assignment = cfg.assignment(args.assignment)
+    done = run.mutate(cfg, assignment, choose_isolation(args.isolation), args.problem, args.jobs, args.max_per_problem, args.time_limit)
+    print(report.text(done))
+    return 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     print(config_mod.describe_keys())
     return 0
@@ -208,6 +221,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the HTML file to write")
     p.set_defaults(func=cmd_report)
 
+    m = sub.add_parser("mutate", help="grade automatic mutants of the solutions: how strong are the hidden tests?")
+    m.add_argument("--assignment", required=True)
+    m.add_argument("--problem", action="append", help="only mutants of this problem (repeatable)")
+    m.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sandboxes at once (default: one per core)")
+    m.add_argument("--max-per-problem", type=int, default=60, help="at most this many mutants per problem (default: 60)")
+    m.add_argument("--time-limit", type=float, default=None, help="seconds per mutant and problem, if lower than grading.toml's (a mutant that overruns counts as killed)")
+    m.add_argument("--isolation", default=None, help=isolation_help)
+    m.set_defaults(func=cmd_mutate)
+
     k = sub.add_parser("keys", help="list every grading.toml key with its meaning")
     k.set_defaults(func=cmd_keys)
     return top
@@ -218,7 +240,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError, SubmissionsError, StateError, PoolError) as exc:
+    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError, SubmissionsError, StateError, PoolError, MutateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
