@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from autograder import config as config_mod
 from autograder.assign.export import ExportError
@@ -42,14 +42,18 @@ def _table(rows: List[List[str]]) -> str:
     return "\n".join(lines)
 
 
-def score_table(title: str, grades: List[tuple]) -> str:
-    """One row per problem, one column per graded upload: ``grades`` is [(label, Grade)]."""
+def score_table(title: str, grades: List[tuple], mutation: Optional[Dict[str, str]] = None) -> str:
+    """One row per problem, one column per graded upload: ``grades`` is [(label, Grade)];
+    ``mutation``, if any, adds the last `mutate` run's score per problem."""
     first: Grade = grades[0][1]
-    rows = [["problem", "points"] + [label for label, _ in grades]]
+    extra = ["mutation score"] if mutation else []
+    rows = [["problem", "points"] + [label for label, _ in grades] + extra]
     for index, result in enumerate(first.problems):
-        rows.append([result.problem.id, f"{result.problem.points:g}"] + [f"{g.problems[index].score:g}" for _, g in grades])
-    rows.append(["total", f"{first.assignment.total_points:g}"] + [f"{g.score:g}" for _, g in grades])
-    return f"{title}\n" + _table(rows)
+        more = [mutation.get(result.problem.id, "not run")] if mutation else []
+        rows.append([result.problem.id, f"{result.problem.points:g}"] + [f"{g.problems[index].score:g}" for _, g in grades] + more)
+    rows.append(["total", f"{first.assignment.total_points:g}"] + [f"{g.score:g}" for _, g in grades] + [""] * len(extra))
+    note = f"\n{mutation['']}" if mutation and "" in mutation else ""
+    return f"{title}\n" + _table(rows) + note
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -58,7 +62,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     releases = build(cfg, Path(args.out), args.assignment or None, isolation)
     for release in releases:
         reference, blank = release.proof
-        print(score_table(f"{release.assignment.id}: proof of the release", [("reference", reference), ("blank stubs", blank)]))
+        print(score_table(f"{release.assignment.id}: proof of the release", [("reference", reference), ("blank stubs", blank)], release.mutation))
         print(f"wrote {Path(args.out) / release.assignment.id}/ (student.zip, autograder.zip, reference/, student/, and nbgrader/ where the assignment has a handout)\n")
     return 0
 

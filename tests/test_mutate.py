@@ -307,3 +307,16 @@ def test_cli_names_an_unknown_problem(toy, capsys):
     status = cli.main(["--config", str(cfg.path), "mutate", "--assignment", "toy", "--problem", "nope"])
     assert status == 2
     assert "--problem nope: not a problem of toy (weak, strong)" in capsys.readouterr().err
+
+
+def test_build_proof_table_shows_the_mutation_column():
+    from autograder.grade.engine import CheckResult, Grade, ProblemResult
+
+    assignment = _assignment(("weak", ["weak_softmax"]), ("strong", ["strong_softmax"]))
+    grade = Grade(assignment, [ProblemResult(p, (CheckResult(p.id, "c", 1.0, 1.0, True),)) for p in assignment.problems])
+    table = cli.score_table("toy: proof", [("reference", grade)], {"weak": "stale: 50% (1/2)"})
+    lines = table.splitlines()
+    assert lines[1].split() == ["problem", "points", "reference", "mutation", "score"]
+    assert lines[3].split() == ["weak", "1", "1", "stale:", "50%", "(1/2)"]
+    assert lines[4].split() == ["strong", "1", "1", "not", "run"]
+    assert "mutation" not in cli.score_table("toy: proof", [("reference", grade)], {})
