@@ -84,7 +84,7 @@ def worker(init: Dict[str, Any]) -> Callable[[Dict[str, Any]], Dict[str, Dict[st
         graded = grade_uploads(config, assignment, uploads, isolation, {label: [problem] for label in uploads})
         out = {}
         for label, grade in graded.items():
-            result = grade.problems[0]
+            result = next(r for r in grade.problems if r.problem.id == problem)
             failed = [f"{c.name}: {c.message.splitlines()[0] if c.message else ''}" for c in result.checks if not c.passed]
             out[label] = {"score": result.score, "points": result.problem.points, "note": result.note, "failed": failed}
         return out
