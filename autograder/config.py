@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
+from autograder.errors import AutograderError
+
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _ASSIGNMENT_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -40,7 +42,7 @@ class Limits:
         return 4 * self.file_mb
 
 
-class ConfigError(Exception):
+class ConfigError(AutograderError):
     """``grading.toml`` is malformed; the message names the file, the key and the fix."""
 
 

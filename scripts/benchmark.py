@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder import config as config_mod  # noqa: E402
-from autograder.grade.corpus import folder, upload_text, variants  # noqa: E402
+from autograder.staff.corpus import folder, upload_text, variants  # noqa: E402
 from autograder.grade.engine import grade_source, imported_modules, reference_source  # noqa: E402
-from autograder.grade.upload import Upload  # noqa: E402
+from autograder.uploads import Upload  # noqa: E402
 from autograder.config import Limits  # noqa: E402
 from autograder.sandbox import Isolation, Sandbox, choose_isolation  # noqa: E402
 from autograder.staff.regrade import regrade  # noqa: E402

@@ -6,6 +6,8 @@ fingerprint of what decided it) in ``assignments/<a>/mutation.json``, ``equivale
 mutants staff accepted as equivalent, ``report`` prints the figures and the survivors.
 """
 
+from autograder.errors import AutograderError
 
-class MutateError(Exception):
+
+class MutateError(AutograderError):
     """A mutation run cannot go on, or a file it reads is malformed; the message says what to fix."""

@@ -72,7 +72,7 @@ def worker(init: Dict[str, Any]) -> Callable[[Dict[str, Any]], Dict[str, Dict[st
 
     from autograder import config as config_mod
     from autograder.grade.engine import grade_uploads
-    from autograder.grade.upload import Upload
+    from autograder.uploads import Upload
 
     config = config_mod.load(Path(init["config"]))
     assignment: Assignment = init["assignment"]

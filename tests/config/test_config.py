@@ -6,7 +6,9 @@ import pytest
 from autograder import config as config_mod
 from autograder.config import ConfigError
 from autograder.grade.engine import load_checks
-from conftest import ATTENTION_TOML, ROOT, make_project
+from helpers import ATTENTION_TOML, ROOT, make_project
+
+pytestmark = pytest.mark.unit
 
 
 def load(tmp_path: Path, text: str):

@@ -4,7 +4,9 @@ import subprocess
 import sys
 import zipfile
 
-from conftest import ATTENTION_TOML, ROOT, make_project, run_cli
+from helpers import ATTENTION_TOML, ROOT, make_project, run_cli
+
+pytestmark = pytest.mark.e2e
 
 
 def test_release_layout(release_dir):

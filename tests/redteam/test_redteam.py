@@ -31,17 +31,18 @@ import pytest
 
 from autograder import config as config_mod
 from autograder.grade.engine import reference_source
-from autograder.sandbox import runner
+from autograder.sandbox import sweep
 from autograder.sandbox import NOBODY, SandboxError, choose_isolation
-from conftest import ROOT, make_project, narrowed_toml, run_cli
-from test_grading import BUG, by_problem, validate
+from helpers import BUG, ROOT, by_problem, make_project, narrowed_toml, run_cli, validate
+
+pytestmark = pytest.mark.redteam
 
 TIME_LIMIT = 8
 FULL = {"neurons": 2, "lstm_parity": 3, "attention_head": 4, "multi_headed_attention": 3, "transformer": 3}
 PROJECT_TOML = narrowed_toml(
     list(FULL),
     ["neurons.py", "attention.py"],
-    ["hw3/neurons.py", "hw3/attention.py"],
+    ["hw3/hidden/neurons.py", "hw3/hidden/attention.py"],
     time_limit=TIME_LIMIT,
     memory_limit=1024,
     processes=32,
@@ -532,7 +533,7 @@ def test_a_killed_grader_leaves_nothing_running_and_its_folder_is_swept(project,
     assert not _processes_with(marker)
     left = list(grader_tmp.iterdir())
     assert [p.name.startswith("autograder-") for p in left] == [True]
-    assert runner._sweep_stale(str(grader_tmp)) == [str(left[0])] and not list(grader_tmp.iterdir())
+    assert sweep.sweep_stale(str(grader_tmp)) == [str(left[0])] and not list(grader_tmp.iterdir())
 
 # ---------------------------------------------------------------------------------------------
 # Snooping

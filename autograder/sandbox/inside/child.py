@@ -40,7 +40,6 @@ import wire  # noqa: E402
 REQUEST_FD, ANSWER_FD = 3, 4
 MODULE_NAME = "submission"
 OUTPUT_TAIL = 2000
-CONFINE_FAILED = 71  # exit status of a session that could not confine itself (runner.py knows it)
 # An error of a grader's function reaches the submission as the same built-in exception type.
 CALLBACK_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "IndexError": IndexError}
 
@@ -242,7 +241,7 @@ def _run_session(request: Dict[str, Any], rfd: int, wfd: int, out: int) -> None:
         _confine(request)
     except confine.ConfineError as exc:  # never run unconfined; said by exit status, which no frame can forge
         os.write(2, f"sandbox: {exc}\n".encode())
-        os._exit(CONFINE_FAILED)
+        os._exit(wire.CONFINE_FAILED)
     session = Session(str(request["path"]), rfd, wfd)
     session.handle({"op": "seed", "seed": 0})  # same input, same grade: no entropy from the OS
     _answer(wfd, session.load())
@@ -417,7 +416,7 @@ def main() -> None:
                 except BaseException:  # noqa: B036 - the submission may have broken even that
                     pass
             finally:
-                os._exit(70)
+                os._exit(wire.SESSION_FAILED)
         os.close(to_child_r)
         os.close(from_child_w)
         _relay(pid, to_child_w, from_child_r, out)

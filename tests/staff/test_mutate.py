@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import ast
 import json
-import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +17,7 @@ from autograder.config import Assignment, Limits, Problem
 from autograder.grade.engine import reference_source
 from autograder.sandbox import choose_isolation
 from autograder.staff.mutate import equivalents, record, report
-from autograder.staff.mutate.mutants import file_mutants, generate, reach, thin
+from autograder.staff.mutate.mutants import Mutant, file_mutants, generate, reach, thin
 from autograder.staff.mutate.operators import Source, edits
 from autograder.staff.mutate.run import mutate
 
@@ -54,6 +52,7 @@ def _mutated(text: str):
     return [(e, source.apply(e)) for e in _region_edits(text)]
 
 
+@pytest.mark.unit
 def test_operators_cover_the_fields_mistakes_and_every_mutant_parses():
     found = _mutated(REGION)
     by_operator = {}
@@ -78,6 +77,7 @@ def test_operators_cover_the_fields_mistakes_and_every_mutant_parses():
     assert any(line.strip() == "pass" for line in changed["delete"])
 
 
+@pytest.mark.unit
 def test_operators_touch_only_the_region_and_are_deterministic():
     first = [(e, t) for e, t in _mutated(REGION)]
     second = [(e, t) for e, t in _mutated(REGION)]
@@ -115,6 +115,7 @@ def unused(x):
 '''
 
 
+@pytest.mark.unit
 def test_regions_belong_to_the_problem_whose_symbols_hold_them_or_use_them():
     assignment = _assignment(("model", ["Model"]), ("other", ["Other"]))
     found, skipped = file_mutants("toy.py", ATTRIBUTION, assignment, reach(ATTRIBUTION, assignment))
@@ -128,6 +129,7 @@ def test_regions_belong_to_the_problem_whose_symbols_hold_them_or_use_them():
     assert {(f, p) for _, p, f, _, _ in found} == {("Model.forward", "model"), ("Block.forward", "block")}
 
 
+@pytest.mark.unit
 def test_mutant_ids_do_not_move_with_unrelated_edits():
     assignment = _assignment(("model", ["Model", "Block"]))
     ids = sorted(ident for *_, ident, _ in file_mutants("toy.py", ATTRIBUTION, assignment)[0])
@@ -136,6 +138,7 @@ def test_mutant_ids_do_not_move_with_unrelated_edits():
     assert len(set(ids)) == len(ids)
 
 
+@pytest.mark.unit
 def test_repository_mutants_are_valid_uploads_sorted_and_repeatable(repo_config):
     assignment = repo_config.assignment("decoding-lab")
     first, skipped = generate(repo_config, assignment)
@@ -151,19 +154,19 @@ def test_repository_mutants_are_valid_uploads_sorted_and_repeatable(repo_config)
     assert len({m.operator for m in capped}) >= 5  # round-robin over operators, not the first lines
 
 
+def generate_from_text(assignment):
+    """The toy file's mutants as ``Mutant``s (uploads are the mutated file alone)."""
+    found, skipped = file_mutants("toy.py", ATTRIBUTION, assignment)
+    return [Mutant(ident, p, "toy.py", f, e.operator, e.what, e.line, text, "") for e, p, f, ident, text in found], skipped
+
+
+@pytest.mark.unit
 def test_thin_keeps_input_order_and_the_cap():
     assignment = _assignment(("model", ["Model", "Block"]))
     everything, _ = generate_from_text(assignment)
     kept = thin(everything, 4)
     assert len(kept) == 4 and [m for m in everything if m in kept] == kept
     assert thin(everything, None) == everything
-
-
-def generate_from_text(assignment):
-    from autograder.staff.mutate.mutants import Mutant
-
-    found, skipped = file_mutants("toy.py", ATTRIBUTION, assignment)
-    return [Mutant(ident, p, "toy.py", f, e.operator, e.what, e.line, text, "") for e, p, f, ident, text in found], skipped
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,6 +185,7 @@ def generate_from_text(assignment):
         ('[equivalents]\nid = "x"\n', "unknown table or key equivalents"),
     ],
 )
+@pytest.mark.unit
 def test_equivalents_file_is_validated_with_the_file_named(tmp_path, text, fragment):
     path = tmp_path / "mutants.toml"
     path.write_text(text, encoding="utf-8")
@@ -190,6 +194,7 @@ def test_equivalents_file_is_validated_with_the_file_named(tmp_path, text, fragm
     assert str(path) in str(caught.value) and fragment in str(caught.value)
 
 
+@pytest.mark.unit
 def test_equivalents_file_loads_and_may_be_absent(tmp_path):
     assert equivalents.load(tmp_path / "mutants.toml") == {}
     path = tmp_path / "mutants.toml"
@@ -272,6 +277,7 @@ def toy(tmp_path):
     return cfg, cfg.assignment("toy")
 
 
+@pytest.mark.e2e
 def test_weak_check_shows_survivors_and_strong_check_kills_them(toy):
     cfg, assignment = toy
     done = mutate(cfg, assignment, choose_isolation(), jobs=2, max_per_problem=3, progress=False)
@@ -302,6 +308,7 @@ def test_weak_check_shows_survivors_and_strong_check_kills_them(toy):
     assert record.proof_column(cfg, assignment)["strong"] == "stale: 100% (3/3)"
 
 
+@pytest.mark.unit
 def test_cli_names_an_unknown_problem(toy, capsys):
     cfg, _ = toy
     status = cli.main(["--config", str(cfg.path), "mutate", "--assignment", "toy", "--problem", "nope"])
@@ -309,6 +316,7 @@ def test_cli_names_an_unknown_problem(toy, capsys):
     assert "--problem nope: not a problem of toy (weak, strong)" in capsys.readouterr().err
 
 
+@pytest.mark.unit
 def test_build_proof_table_shows_the_mutation_column():
     from autograder.grade.engine import CheckResult, Grade, ProblemResult
 
