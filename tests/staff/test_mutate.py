@@ -328,3 +328,14 @@ def test_build_proof_table_shows_the_mutation_column():
     assert lines[3].split() == ["weak", "1", "1", "stale:", "50%", "(1/2)"]
     assert lines[4].split() == ["strong", "1", "1", "not", "run"]
     assert "mutation" not in cli.score_table("toy: proof", [("reference", grade)], {})
+
+
+@pytest.mark.unit
+def test_a_mutant_is_killed_crashed_or_survives_and_a_timeout_says_so():
+    from autograder.staff.mutate.run import _status
+
+    ended = {"note": "the time limit of 60 s for this problem ran out", "score": 0.0, "points": 2.0, "failed": ["learns:"]}
+    assert _status(ended) == ("killed", "learns: the time limit of 60 s for this problem ran out")
+    assert _status({"note": "", "score": 1.0, "points": 2.0, "failed": ["shape: got (2,)"]}) == ("killed", "shape: got (2,)")
+    assert _status({"note": "importing your file raised NameError: x", "score": 0.0, "points": 2.0, "failed": ["a:"]})[0] == "crashed"
+    assert _status({"note": "", "score": 2.0, "points": 2.0, "failed": []}) == ("survived", "")

@@ -101,7 +101,11 @@ def _status(graded: Dict[str, Any]) -> Tuple[str, str]:
     if note.startswith(IMPORT_FAILED):
         return "crashed", note.splitlines()[0]
     if graded["score"] < graded["points"] - 1e-9:
-        return "killed", (graded["failed"] or [note])[0].strip()
+        # A check with no message of its own failed because the session ended (a time limit,
+        # a crash): the note says why, and a timeout under load must be visible as one.
+        first = (graded["failed"] or [""])[0].strip()
+        reason = note.strip().splitlines()[0] if note.strip() else ""
+        return "killed", f"{first} {reason}".strip() if first.endswith(":") or not first else first
     return "survived", ""
 
 
