@@ -10,14 +10,19 @@ from typing import Any, Dict, List, Optional, Tuple
 from autograder.sandbox.interpreter import Interpreter
 from autograder.sandbox.uids import NOBODY
 
+ARGS_FD = 5  # bubblewrap reads its options from this descriptor (``--args``), see bwrap_command
 UPLOAD_DIR = "/submission"
 GRADER_DIR = "/grader"
 VENV_DIR = "/venv"
 PACKAGES_DIR = "/packages"
-# Read-only paths of the fallback's Landlock rules besides the Python installation.
+# Read-only paths of the fallback's Landlock rules besides the Python installation. Of /proc,
+# only the session's own process (each session opens "/proc/self" itself, so the rule names its
+# own pid) and a few machine-wide files: not the other processes of the machine, whose command
+# lines name host paths (the grader's, its temporary folder's).
 SYSTEM_READ = (
     "/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives",
-    "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/proc", "/sys/devices/system/cpu", "/sys/fs/cgroup",
+    "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/proc/self", "/proc/cpuinfo", "/proc/meminfo",
+    "/proc/stat", "/proc/sys/vm/overcommit_memory", "/sys/devices/system/cpu", "/sys/fs/cgroup",
     "/dev/zero", "/dev/urandom", "/dev/random",
 )
 
@@ -27,6 +32,7 @@ class Launch:
     """The fork server's command and surroundings, and where the session finds its files."""
 
     command: List[str]
+    options: bytes  # NUL-separated options bubblewrap reads from ARGS_FD; empty in the fallback
     env: Dict[str, str]
     cwd: str
     upload_root: str  # the upload folder as the sandbox sees it
@@ -72,8 +78,11 @@ def python_binds(python: Interpreter) -> Tuple[List[str], str, List[str]]:
     return binds, python.executable, []
 
 
-def bwrap_command(child_dir: str, upload_dir: str, tmp_dir: str, binds: List[str]) -> List[str]:
-    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+def bwrap_options(child_dir: str, upload_dir: str, tmp_dir: str, binds: List[str]) -> List[str]:
+    """bubblewrap's options. They name host paths (the repository's virtual environment, the
+    grader's temporary folder), so they do not go on its command line, which every process in
+    the sandbox can read as ``/proc/1/cmdline``: bubblewrap reads them from ``ARGS_FD``."""
+    cmd = ["--unshare-all", "--die-with-parent", "--new-session", "--uid", str(NOBODY), "--gid", str(NOBODY)]
     for path in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/ld.so.cache", "/etc/alternatives"):
         if os.path.exists(path):
             cmd += ["--ro-bind", path, path]
@@ -93,9 +102,10 @@ def launch(mode: str, python: Interpreter, child_dir: Path, upload_dir: Path, tm
     flags = ["-s", "-B", "-P"]
     if mode == "bubblewrap":
         binds, executable, pythonpath = python_binds(python)
-        prefix = bwrap_command(str(child_dir), str(upload_dir), str(tmp_dir), binds)
+        options = bwrap_options(str(child_dir), str(upload_dir), str(tmp_dir), binds)
         env = child_env({"PYTHONPATH": ":".join(pythonpath)} if pythonpath else None)
-        return Launch(prefix + [executable, *flags, f"{GRADER_DIR}/child.py"], env, "/", UPLOAD_DIR, "/tmp", None)
+        command = ["bwrap", "--args", str(ARGS_FD), executable, *flags, f"{GRADER_DIR}/child.py"]
+        return Launch(command, "".join(f"{o}\0" for o in options).encode(), env, "/", UPLOAD_DIR, "/tmp", None)
     extra = {"HOME": str(tmp_dir), "TMPDIR": str(tmp_dir)}
     if python.packages:
         extra["PYTHONPATH"] = ":".join(python.packages)
@@ -104,4 +114,4 @@ def launch(mode: str, python: Interpreter, child_dir: Path, upload_dir: Path, tm
     read += [os.path.dirname(os.path.realpath(python.executable)), str(child_dir), str(upload_dir)]
     landlock = {"read": read, "write": [str(tmp_dir), "/dev/null"]} if landlock_abi > 0 else None
     command = [python.executable, *flags, str(child_dir / "child.py")]
-    return Launch(command, child_env(extra), str(tmp_dir), str(upload_dir), str(tmp_dir), landlock)
+    return Launch(command, b"", child_env(extra), str(tmp_dir), str(upload_dir), str(tmp_dir), landlock)

@@ -33,7 +33,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from autograder.config import Limits
 from autograder.sandbox import command, sweep
@@ -60,7 +60,7 @@ class Sandbox:
     from one trusted author (the project's own corpus tests): sessions can read each other's file.
 
     ``Session`` talks to it through ``fork_request``, ``send``, ``read``, ``restart``, ``clean``
-    and ``output_was_cut``, nothing else.
+    and ``note_output_cut``, nothing else.
     """
 
     uploads: Dict[str, str]
@@ -72,7 +72,7 @@ class Sandbox:
     _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False)
     _greeted: bool = field(default=False, init=False)
     _checked: float = field(default=0.0, init=False)
-    _cut: Set[str] = field(default_factory=set, init=False)  # uploads whose output was cut
+    _cut: Dict[str, int] = field(default_factory=dict, init=False)  # upload → output cap it printed past (MB)
 
     def __enter__(self) -> "Sandbox":
         self.python = interpreter()
@@ -139,8 +139,14 @@ class Sandbox:
         The first session waits for its greeting (``_ready``)."""
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
-        # The child sees our pipe ends as fds 3 (requests) and 4 (answers).
+        # The child sees our pipe ends as fds 3 (requests) and 4 (answers); bubblewrap reads its
+        # options from a third pipe, filled (a few KB, within the pipe's buffer) before it starts.
         fds = [(to_r, 3), (from_w, 4)]
+        if self._launch.options:
+            args_r, args_w = os.pipe()
+            os.write(args_w, self._launch.options)
+            os.close(args_w)
+            fds.append((args_r, command.ARGS_FD))
         # bubblewrap itself runs as the sandbox uid (inside its user namespace that uid is the
         # outside one, so RLIMIT_NPROC counts); the fallback's fork server keeps ours, and each
         # session switches before it imports anything.
@@ -152,11 +158,11 @@ class Sandbox:
             stderr=subprocess.DEVNULL,
             env=self._launch.env,
             cwd=self._launch.cwd,
-            pass_fds=(3, 4),
+            pass_fds=tuple(dst for _, dst in fds),
             preexec_fn=_make_preexec(fds, drop),
         )
-        os.close(to_r)
-        os.close(from_w)
+        for src, _ in fds:
+            os.close(src)
         self._to, self._from = to_w, from_r
         self._greeted = False
 
@@ -212,13 +218,15 @@ class Sandbox:
             return f"your code wrote more than {limits.disk_mb} MB of files"
         return None
 
-    def note_output_cut(self, path: str) -> None:
-        """A session on upload ``path`` printed past the cap (its exit frame said so)."""
-        self._cut.add(path.rsplit("/", 1)[-1])
+    def note_output_cut(self, path: str, cap_mb: int) -> None:
+        """A session on upload ``path`` printed past its cap of ``cap_mb`` (its exit frame said so)."""
+        name = path.rsplit("/", 1)[-1]
+        self._cut[name] = max(self._cut.get(name, 0), cap_mb)
 
-    def output_was_cut(self, name: str) -> bool:
-        """Whether some session on upload ``name`` printed more than the cap (the rest was dropped)."""
-        return name in self._cut
+    def output_cut_mb(self, name: str) -> Optional[int]:
+        """The output cap that some session on upload ``name`` printed past (the rest was
+        dropped, the writes succeeded), or None."""
+        return self._cut.get(name)
 
     # -- frames ---------------------------------------------------------------------------------
 
@@ -254,7 +262,7 @@ class Sandbox:
                 break
         try:
             frame = wire.read_frame(self._from, wire.MAX_ANSWER_BYTES)
-        except wire.Oversized as exc:
+        except wire.FrameTooLarge as exc:
             raise Oversized(str(exc)) from exc
         except wire.WireError as exc:
             raise SandboxError(f"bad frame from the sandbox: {exc}") from exc

@@ -1,5 +1,5 @@
 """One problem's conversation with a fresh fork of the submission, through the public interface
-of its ``Sandbox`` (``fork_request``, ``send``, ``read``, ``restart``, ``clean``)."""
+of its ``Sandbox`` (``fork_request``, ``send``, ``read``, ``restart``, ``clean``, ``note_output_cut``)."""
 from __future__ import annotations
 
 import logging
@@ -72,7 +72,7 @@ class Session:
         """The fork server's report of how the session ended (its own frame, never the session's)."""
         info = info if isinstance(info, dict) else {}
         if info.get("cut"):
-            self.sandbox.note_output_cut(self.path)
+            self.sandbox.note_output_cut(self.path, self.limits.file_mb)
         return info
 
     def _kill(self) -> Optional[Dict[str, Any]]:

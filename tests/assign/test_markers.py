@@ -1,12 +1,8 @@
 """Solution regions become stubs; files merge into one upload; markers are checked."""
-import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from autograder.assign.export import ExportError, merge
 from autograder.assign.markers import MarkerError, find_regions, make_stub, solution_lines
 
 pytestmark = pytest.mark.unit

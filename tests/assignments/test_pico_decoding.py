@@ -52,7 +52,7 @@ def test_nucleus_sampling_is_one_solution_and_one_set_of_checks_for_both_assignm
     assert [p for p in hidden_files(CONFIG, PICO) if p.parent.parent.name == "hw3"] == [shared]
 
 
-@pytest.mark.unit
+@pytest.mark.e2e  # not unit: hundreds of hypothesis examples through the reference (20 s on a busy machine)
 def test_reference_beam_search_stops_early_without_changing_the_answer():
     """Georgia Tech's rule on the reference: the same answer as a search to max_len, and the stop
     right after the first step where best completed >= best live (hundreds of drawn problems)."""

@@ -4,6 +4,8 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from helpers import ATTENTION_TOML, ROOT, make_project, run_cli
 
 pytestmark = pytest.mark.e2e

@@ -1,11 +1,8 @@
 """End to end through the real command line: scores, results.json format, determinism."""
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from autograder.assign.export import merge

@@ -13,8 +13,8 @@ def test_packages_the_sandbox_uid_cannot_reach_are_mirrored_where_it_can(tmp_pat
     """A clone in a 0700 folder (``mktemp -d``, a home folder) hides its venv from uid 65534: the
     sandbox then reads a hard-linked mirror, made once per state of the packages, never from a
     folder that someone other than root could have planted."""
-    import subprocess
     import secrets
+    import subprocess
 
     from autograder.sandbox import interpreter as interp
     from autograder.sandbox import uids

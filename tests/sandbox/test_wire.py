@@ -1,10 +1,6 @@
-"""The wire carries plain data only, with exact types; anything else is opaque. And what the
-sandbox protocol builds on it: grader-side functions, a uid of its own per sandbox, and packages
-the sandbox uid can read wherever the repository was cloned."""
+"""The wire carries plain data only, with exact types; anything else is opaque."""
 import json
 import os
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,7 +54,6 @@ def test_limits_and_malformed_values_are_refused():
 def test_frames_from_the_sandbox_are_bounded_before_they_are_read():
     """The grader reads answers with ``MAX_ANSWER_BYTES``: an oversized frame is refused from its
     header alone, and JSON nested past the parser's depth is a WireError, not a crash."""
-    import os
     import struct
 
     read, write = os.pipe()
@@ -90,40 +85,6 @@ def test_a_grader_function_travels_as_a_number_and_runs_only_where_it_is_expecte
     made = []
     back = wire.decode(encoded, callback=lambda ident, name: made.append((ident, name)) or name.upper)
     assert made == [(3, "step")] and back[0]() == "STEP"
-
-
-def search(step, n):
-    """Calls the grader's step n times; answers what came back, and what step's errors became."""
-    got = [step([0] * i).tolist() for i in range(1, n + 1)]
-    step.longest = 0  # a record kept on the function in this process changes nothing
-    errors = []
-    for bad in ([99], "not tokens", None):
-        try:
-            step(bad)
-        except (ValueError, TypeError, IndexError) as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-    try:
-        step([0], [1])
-    except TypeError as exc:
-        errors.append("TypeError")
-    return got, errors
-'''
-
-
-def start(n):
-    """Start n processes that sleep until the session ends; how many could be started."""
-    started = 0
-    for _ in range(n):
-        try:
-            pid = os.fork()
-        except OSError:
-            break
-        if pid == 0:
-            time.sleep(60)
-            os._exit(0)
-        started += 1
-    return started
-'''
 
 
 # ---------------------------------------------------------------------------------------------

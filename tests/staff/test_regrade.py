@@ -7,11 +7,9 @@ import base64
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +19,6 @@ from autograder.build.release import stubs
 from autograder.grade import results as results_mod
 from autograder.grade.engine import grade_path
 from autograder.sandbox import choose_isolation
-from autograder.staff.pool import Failure, Pool
-from autograder.staff.submissions import SubmissionsError, find
 from helpers import ROOT, run_cli
 
 pytestmark = pytest.mark.e2e

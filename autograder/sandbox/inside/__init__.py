@@ -1,6 +1,7 @@
 """What is copied into the sandbox and runs there, next to the submission: ``child.py`` (the fork
-server and its sessions), ``confine.py`` (seccomp, Landlock, process helpers) and ``wire.py``
-(the frames and values both sides exchange, and the exit statuses both know).
+server and its sessions), ``confine.py`` (seccomp, Landlock, process helpers), ``output.py`` (a
+session's stdout and stderr, drained by the fork server) and ``wire.py`` (the frames and values
+both sides exchange, and the exit statuses both know).
 
 These files import nothing from the ``autograder`` package: inside the sandbox they sit side by
 side in one folder, with the Python installation and the submission, and nothing else. The

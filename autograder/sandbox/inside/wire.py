@@ -62,7 +62,7 @@ class WireError(Exception):
     """A frame or value that does not follow the wire format."""
 
 
-class Oversized(WireError):
+class FrameTooLarge(WireError):
     """A frame larger than the reader accepts: refused from its header, so the stream is unusable."""
 
 
@@ -145,7 +145,7 @@ def read_frame(fd: int, max_bytes: int = MAX_FRAME_BYTES) -> Optional[Any]:
         return None
     (size,) = _HEADER.unpack(header)
     if size > max_bytes:
-        raise Oversized(f"frame of {size} bytes exceeds {max_bytes}")
+        raise FrameTooLarge(f"frame of {size} bytes exceeds {max_bytes}")
     data = read_exact(fd, size)
     if data is None:
         return None
