@@ -7,6 +7,7 @@
     python -m autograder keys                                      every grading.toml key
     python -m autograder regrade DIR --assignment NAME --out grades.csv [--jobs N] [--report REPORT.html]
     python -m autograder report grades.csv --out REPORT.html        the class report of a regrade
+    python -m autograder mutate --assignment NAME [--problem ID] [--jobs N]   the hidden tests' mutation score
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from autograder import config as config_mod
 from autograder.build.release import build
@@ -65,14 +66,18 @@ def _table(rows: List[List[str]]) -> str:
     return "\n".join(lines)
 
 
-def score_table(title: str, grades: List[tuple]) -> str:
-    """One row per problem, one column per graded upload: ``grades`` is [(label, Grade)]."""
+def score_table(title: str, grades: List[tuple], mutation: Optional[Dict[str, str]] = None) -> str:
+    """One row per problem, one column per graded upload: ``grades`` is [(label, Grade)];
+    ``mutation``, if any, adds the last `mutate` run's score per problem."""
     first: Grade = grades[0][1]
-    rows = [["problem", "points"] + [label for label, _ in grades]]
+    extra = ["mutation score"] if mutation else []
+    rows = [["problem", "points"] + [label for label, _ in grades] + extra]
     for index, result in enumerate(first.problems):
-        rows.append([result.problem.id, f"{result.problem.points:g}"] + [f"{g.problems[index].score:g}" for _, g in grades])
-    rows.append(["total", f"{first.assignment.total_points:g}"] + [f"{g.score:g}" for _, g in grades])
-    return f"{title}\n" + _table(rows)
+        more = [mutation.get(result.problem.id, "not run")] if mutation else []
+        rows.append([result.problem.id, f"{result.problem.points:g}"] + [f"{g.problems[index].score:g}" for _, g in grades] + more)
+    rows.append(["total", f"{first.assignment.total_points:g}"] + [f"{g.score:g}" for _, g in grades] + [""] * len(extra))
+    note = f"\n{mutation['']}" if mutation and "" in mutation else ""
+    return f"{title}\n" + _table(rows) + note
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -81,7 +86,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     releases = build(cfg, Path(args.out), args.assignment or None, isolation)
     for release in releases:
         reference, blank = release.proof
-        print(score_table(f"{release.assignment.id}: proof of the release", [("reference", reference), ("blank stubs", blank)]))
+        print(score_table(f"{release.assignment.id}: proof of the release", [("reference", reference), ("blank stubs", blank)], release.mutation))
         print(f"wrote {Path(args.out) / release.assignment.id}/ (student.zip, autograder.zip, reference/, student/, and nbgrader/ where the assignment has a handout)\n")
     return 0
 
@@ -181,6 +186,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mutate(args: argparse.Namespace) -> int:
+    """Grade automatic mutants of the solution regions; print per-problem scores and survivors."""
+    from autograder.staff.mutate import report, run
+
+    cfg = config_mod.load(args.config)
+    assignment = cfg.assignment(args.assignment)
+    done = run.mutate(cfg, assignment, choose_isolation(args.isolation), args.problem, args.jobs, args.max_per_problem, args.time_limit)
+    print(report.text(done))
+    return 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     print(config_mod.describe_keys())
     return 0
@@ -236,6 +252,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("csv", help="the CSV that regrade wrote (its .state/ folder is read)")
     p.add_argument("--out", required=True, help="the HTML file to write")
     p.set_defaults(func=cmd_report)
+
+    m = sub.add_parser("mutate", help="grade automatic mutants of the solutions: how strong are the hidden tests?")
+    m.add_argument("--assignment", required=True)
+    m.add_argument("--problem", action="append", help="only mutants of this problem (repeatable)")
+    m.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sandboxes at once (default: one per core)")
+    m.add_argument("--max-per-problem", type=int, default=60, help="at most this many mutants per problem (default: 60)")
+    m.add_argument("--time-limit", type=float, default=None, help="seconds per mutant and problem, if lower than grading.toml's (a mutant that overruns counts as killed)")
+    m.add_argument("--isolation", default=None, help=isolation_help)
+    m.set_defaults(func=cmd_mutate)
 
     k = sub.add_parser("keys", help="list every grading.toml key with its meaning")
     k.set_defaults(func=cmd_keys)

@@ -27,6 +27,7 @@ from autograder.errors import AutograderError
 from autograder.grade.engine import Grade, grade_uploads, hidden_files, reference_source
 from autograder.notebook.course import NotebookError, course_files, has_notebook
 from autograder.sandbox import Isolation
+from autograder.staff.mutate.record import proof_column
 from autograder.uploads import Upload
 
 LOG = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Release:
     stub_upload: str = ""
     proof: List[Grade] = field(default_factory=list)
     nbgrader: Dict[str, bytes] = field(default_factory=dict)  # the nbgrader course directory, if any
+    mutation: Dict[str, str] = field(default_factory=dict)  # per problem: the last `mutate` run's score, or "stale: ..."
 
 
 def stubs(config: Config, assignment: Assignment) -> Dict[str, str]:
@@ -248,6 +250,7 @@ def build(config: Config, out_dir: Path, names: Optional[List[str]] = None, isol
     for assignment in chosen:
         release = make_release(config, assignment)
         prove(config, release, isolation)
+        release.mutation = proof_column(config, assignment)
         releases.append(release)
     for release in releases:
         write(release, out_dir)
