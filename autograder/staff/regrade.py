@@ -48,8 +48,11 @@ class Batch:
 
 def default_cap(assignment: Assignment) -> float:
     """Wall-clock seconds after which one submission's grading is stopped: every problem may use
-    its whole time limit, plus starting the sandbox twice (once more if it had to be restarted)."""
-    return 2 * START_TIMEOUT + sum(p.limits.time_seconds + PER_PROBLEM_ALLOWANCE for p in assignment.problems)
+    its whole time limit, plus starting the sandbox twice (once more if it had to be restarted);
+    never more than the submission's own time budget (``submission_time_limit``) plus the same
+    allowances, since the grader itself stops grading when that budget runs out."""
+    every_problem = sum(p.limits.time_seconds + PER_PROBLEM_ALLOWANCE for p in assignment.problems)
+    return 2 * START_TIMEOUT + min(every_problem, assignment.time_budget + PER_PROBLEM_ALLOWANCE)
 
 
 # ---------------------------------------------------------------------------------------------
