@@ -88,7 +88,7 @@ def grade_one(
     try:
         grade = grade_path(config, assignment, path, isolation)
     except Exception as exc:  # noqa: BLE001 - one submission's failure must not stop the batch
-        LOG.exception("grading %s failed", ident)
+        LOG.exception("grading %r failed", ident)  # %r: ids are file names, shown escaped
         error = f"the grader failed: {type(exc).__name__}: {str(exc)[:300]}"
         return Outcome(ident, people, {}, None, time.monotonic() - started, error, upload), results_mod.internal_error_results()
     outcome = Outcome(ident, people, grade.by_problem(), grade.score, grade.seconds, "", upload)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from autograder.safe_text import one_line
+from autograder.safe_text import multi_line, one_line
 
 LOG = logging.getLogger(__name__)
 METADATA = "submission_metadata.yml"
@@ -185,7 +185,7 @@ def read_metadata(path: Path) -> Dict[str, Tuple[Submitter, ...]]:
     except AliasBomb as exc:
         raise SubmissionsError(f"{path}: refused: {exc} (an alias bomb; Gradescope's exports are far smaller); download the export again from Gradescope") from None
     except (OSError, yaml.YAMLError) as exc:
-        raise SubmissionsError(f"{path}: not readable YAML ({exc}); download the export again from Gradescope") from exc
+        raise SubmissionsError(f"{path}: not readable YAML ({multi_line(exc)}); download the export again from Gradescope") from exc
     except RecursionError:
         raise SubmissionsError(f"{path}: nested too deeply to be Gradescope's metadata; download the export again from Gradescope") from None
     if not isinstance(data, dict):
