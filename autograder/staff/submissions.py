@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from autograder.errors import AutograderError
 from autograder.safe_text import multi_line, one_line
 
 LOG = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ MAX_EXPANDED_NODES = 1_000_000
 LINK_ERROR = "is a symbolic link: regrade never follows links (one could point outside the folder); put the files themselves there"
 
 
-class SubmissionsError(Exception):
+class SubmissionsError(AutograderError):
     """The submissions folder cannot be read; the message names the path and the fix."""
 
 
