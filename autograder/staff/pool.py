@@ -156,7 +156,7 @@ class Pool:
                 elif worker.task is not None and key == worker.task[0]:
                     worker.task = None
                     if kind == "failed":
-                        LOG.warning("task %s failed in the worker:\n%s", key, value)
+                        LOG.warning("task %r failed in the worker:\n%s", key, value)  # %r: the key may be a file name
                         value = Failure(f"the grader raised: {value.strip().splitlines()[-1]}", time.monotonic() - worker.given)
                     on_result(key, value)
         except (EOFError, OSError):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from autograder.config import Assignment, Config
+from autograder.safe_text import csv_cell, one_line
 from autograder.sandbox import START_TIMEOUT, Isolation, close_to_others
 from autograder.staff.pool import Failure, Pool
 from autograder.staff.state import Outcome, State
@@ -47,8 +48,11 @@ class Batch:
 
 def default_cap(assignment: Assignment) -> float:
     """Wall-clock seconds after which one submission's grading is stopped: every problem may use
-    its whole time limit, plus starting the sandbox twice (once more if it had to be restarted)."""
-    return 2 * START_TIMEOUT + sum(p.limits.time_seconds + PER_PROBLEM_ALLOWANCE for p in assignment.problems)
+    its whole time limit, plus starting the sandbox twice (once more if it had to be restarted);
+    never more than the submission's own time budget (``submission_time_limit``) plus the same
+    allowances, since the grader itself stops grading when that budget runs out."""
+    every_problem = sum(p.limits.time_seconds + PER_PROBLEM_ALLOWANCE for p in assignment.problems)
+    return 2 * START_TIMEOUT + min(every_problem, assignment.time_budget + PER_PROBLEM_ALLOWANCE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,7 +88,7 @@ def grade_one(
     try:
         grade = grade_path(config, assignment, path, isolation)
     except Exception as exc:  # noqa: BLE001 - one submission's failure must not stop the batch
-        LOG.exception("grading %s failed", ident)
+        LOG.exception("grading %r failed", ident)  # %r: ids are file names, shown escaped
         error = f"the grader failed: {type(exc).__name__}: {str(exc)[:300]}"
         return Outcome(ident, people, {}, None, time.monotonic() - started, error, upload), results_mod.internal_error_results()
     outcome = Outcome(ident, people, grade.by_problem(), grade.score, grade.seconds, "", upload)
@@ -96,9 +100,10 @@ def grade_one(
 
 
 def _line(outcome: Outcome, assignment: Assignment) -> str:
+    """The progress line of one submission; its id (a file name from DIR) is shown escaped."""
     if outcome.error:
-        return f"{outcome.id}: ERROR {outcome.error}"
-    return f"{outcome.id}: {outcome.total:g}/{assignment.total_points:g} in {outcome.seconds:.1f} s"
+        return f"{one_line(outcome.id)}: ERROR {one_line(outcome.error)}"
+    return f"{one_line(outcome.id)}: {outcome.total:g}/{assignment.total_points:g} in {outcome.seconds:.1f} s"
 
 
 def regrade(
@@ -130,7 +135,8 @@ def regrade(
             outcomes[submission.id] = done
             resumed += 1
         elif submission.path is None:
-            missing = Outcome(submission.id, submission.submitters, error="listed in submission_metadata.yml, but its folder is missing", upload=upload)
+            reason = submission.error or "listed in submission_metadata.yml, but its folder is missing"
+            missing = Outcome(submission.id, submission.submitters, error=reason, upload=upload)
             state.save(missing, {"score": 0, "tests": [], "output": missing.error})
             outcomes[submission.id] = missing
         else:
@@ -183,7 +189,9 @@ def write_csv(outcomes: List[Outcome], assignment: Assignment, path: Path) -> No
     for o in sorted(outcomes, key=lambda o: o.id):
         who = ["; ".join(getattr(p, key) for p in o.submitters) for key in ("name", "email", "sid")]
         scores = [_number(o.scores.get(pid)) if not o.error else "" for pid in problems]
-        writer.writerow([o.id] + who + [_number(o.total)] + scores + [o.error])
+        # Text cells (ids are file names, names come from the metadata) go through csv_cell: no
+        # cell may start like a spreadsheet formula. Scores are this grader's own numbers.
+        writer.writerow([csv_cell(o.id)] + [csv_cell(w) for w in who] + [_number(o.total)] + scores + [csv_cell(o.error)])
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".partial")
     temporary.write_text(buffer.getvalue(), encoding="utf-8")
