@@ -44,12 +44,12 @@ def test_a_submission_that_is_slow_at_every_import_is_stopped_by_the_budget(tmp_
 def test_the_budget_key_is_documented_and_checked(tmp_path):
     keys = run_cli("keys")
     assert keys.returncode == 0 and "submission_time_limit: seconds of wall-clock time for grading one whole submission" in keys.stdout
-    assert config_mod.load(make_project(tmp_path / "c", ATTENTION_TOML.format(time_limit=8))).assignment("hw3").time_budget == 300
-    zero = ATTENTION_TOML.format(time_limit=8).replace("[defaults]", "[defaults]\nsubmission_time_limit = 0")
+    assert config_mod.load(make_project(tmp_path / "c", ATTENTION_TOML.format(time_limit=60))).assignment("hw3").time_budget == 300
+    zero = ATTENTION_TOML.format(time_limit=60).replace("[defaults]", "[defaults]\nsubmission_time_limit = 0")
     with pytest.raises(ConfigError, match=r"\[defaults\]\.submission_time_limit=0, but should be greater than 0"):
         config_mod.load(make_project(tmp_path / "a", zero))
-    per_problem = ATTENTION_TOML.format(time_limit=8).replace('id = "transformer"', 'id = "transformer"\nsubmission_time_limit = 5')
+    per_problem = ATTENTION_TOML.format(time_limit=60).replace('id = "transformer"', 'id = "transformer"\nsubmission_time_limit = 5')
     with pytest.raises(ConfigError, match=r"unknown key 'submission_time_limit'"):
         config_mod.load(make_project(tmp_path / "b", per_problem))
-    per_assignment = ATTENTION_TOML.format(time_limit=8).replace('title = "Narrowed hw3"', 'title = "Narrowed hw3"\nsubmission_time_limit = 42')
+    per_assignment = ATTENTION_TOML.format(time_limit=60).replace('title = "Narrowed hw3"', 'title = "Narrowed hw3"\nsubmission_time_limit = 42')
     assert config_mod.load(make_project(tmp_path / "d", per_assignment)).assignment("hw3").time_budget == 42

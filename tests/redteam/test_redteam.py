@@ -5,7 +5,7 @@ each with the outcome it must get (principles 2 and 3 of DEVELOPERS.md).
 Most uploads are the reference solution with some problems replaced by an attack, so that one
 grade shows both halves of an outcome: the attacking problem gets what it deserves, and the
 problems that did not misbehave keep full credit. The project holds five hw3 problems (neurons,
-LSTM parity and the three attention problems) with an 8-second time limit.
+LSTM parity and the three attention problems) with a 20-second time limit.
 
 Every grade also checks: results.json is valid against Gradescope's schema and under 1 MB, the
 staff output names the isolation that was active, and nothing the submission started or wrote
@@ -36,7 +36,7 @@ from helpers import BUG, ROOT, by_problem, isolation_or_skip, make_project, narr
 
 pytestmark = pytest.mark.redteam
 
-TIME_LIMIT = 8
+TIME_LIMIT = 20  # generous: the reference must pass with the machine busy; only hostile code meets it
 FULL = {"neurons": 2, "lstm_parity": 3, "attention_head": 4, "multi_headed_attention": 3, "transformer": 3}
 PROJECT_TOML = narrowed_toml(
     list(FULL),

@@ -19,7 +19,7 @@ SECRET = "TOKEN_5f3a9c = ("  # a file outside DIR; its syntax error would quote 
 
 
 def config(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "project", ATTENTION_TOML.format(time_limit=8))
+    return make_project(tmp_path / "project", ATTENTION_TOML.format(time_limit=60))
 
 
 def regrade(cfg: Path, folder: Path, out: Path):

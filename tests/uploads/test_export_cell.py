@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 def test_a_grade_id_with_a_newline_stays_in_its_comment(tmp_path):
     """Cell metadata and the notebook's file name are echoed into the code the notebook exports:
     a newline or triple quote in them must not become code (here it would be a syntax error)."""
-    cfg = make_project(tmp_path / "project", ATTENTION_TOML.format(time_limit=8))
+    cfg = make_project(tmp_path / "project", ATTENTION_TOML.format(time_limit=60))
     cell = {
         "cell_type": "code", "execution_count": None, "id": "a", "outputs": [], "source": ["VALUE = 1\n"],
         "metadata": {"nbgrader": {"grade": False, "grade_id": "answer\n)\x1b[2J", "locked": False, "schema_version": 3, "solution": True, "task": False}},
