@@ -7,6 +7,7 @@
     python -m autograder keys                                      every grading.toml key
     python -m autograder regrade DIR --assignment NAME --out grades.csv [--jobs N] [--report REPORT.html]
     python -m autograder report grades.csv --out REPORT.html        the class report of a regrade
+    python -m autograder merge SHARD.state... --out grades.csv [--report REPORT.html]   shards of `regrade --shard K/N`
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from autograder.grade import results as results_mod
 from autograder.grade.engine import Grade, grade_path
 from autograder.sandbox import SandboxError, choose_isolation, close_to_others
 from autograder.staff.pool import PoolError
+from autograder.staff.shards import ShardError
 from autograder.staff.state import StateError
 from autograder.staff.submissions import SubmissionsError
 
@@ -119,7 +121,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 def cmd_regrade(args: argparse.Namespace) -> int:
     """Grade every submission in a folder into one CSV (resumable); optionally the class report."""
-    from autograder.staff import regrade, report, submissions
+    from autograder.staff import regrade, report, shards, submissions
     from autograder.staff.state import State
 
     cfg = config_mod.load(args.config)
@@ -127,16 +129,18 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     skip = (State.beside(out).folder, out) + ((Path(args.report),) if args.report else ())  # our own output
     found = submissions.find(Path(args.folder), skip)
+    shard = shards.parse(args.shard) if args.shard else None
     try:
         batch = regrade.regrade(
             cfg, assignment, found, out, choose_isolation(args.isolation), args.jobs,
-            args.submission_timeout, args.fresh, args.retry_errors,
+            args.submission_timeout, args.fresh, args.retry_errors, shard=shard,
         )
     except regrade.Interrupted as stop:
         print(stop, file=sys.stderr)
         return 130
     errors = sum(bool(o.error) for o in batch.outcomes)
-    print(f"{len(batch.outcomes)} submissions ({batch.graded} graded now, {batch.resumed} from {batch.state.folder}), {errors} with errors -> {out}")
+    which = f"shard {shard}: " if shard else ""
+    print(f"{which}{len(batch.outcomes)} submissions ({batch.graded} graded now, {batch.resumed} from {batch.state.folder}), {errors} with errors -> {out}")
     if args.report:
         report.write(batch.state, Path(args.report), batch.outcomes)
         print(f"class report -> {args.report}")
@@ -149,6 +153,28 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     report.write(State.beside(Path(args.csv)), Path(args.out))
     print(f"class report -> {args.out}")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Merge the states of `regrade --shard K/N` runs into one CSV (and report), as one run writes them."""
+    from autograder.staff import regrade, report, shards
+    from autograder.staff.state import State
+
+    cfg = config_mod.load(args.config)
+    out = Path(args.out)
+    target = State.beside(out)
+    outcomes = shards.merge([Path(p) for p in args.states], target)
+    described = target.describe()
+    assignment = cfg.assignment(described["assignment"])
+    if [p.id for p in assignment.problems] != [p["id"] for p in described["problems"]]:
+        raise shards.ShardError(f"{args.config}: [assignments.{assignment.id}] lists other problems than the shards were graded on; pass the --config they used")
+    regrade.write_csv(outcomes, assignment, out)
+    errors = sum(bool(o.error) for o in outcomes)
+    print(f"{len(outcomes)} submissions from {len(args.states)} shards, {errors} with errors -> {out} (results in {target.folder})")
+    if args.report:
+        report.write(target, Path(args.report), outcomes)
+        print(f"class report -> {args.report}")
     return 0
 
 
@@ -201,7 +227,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--retry-errors", action="store_true", help="regrade the submissions whose earlier grading failed")
     r.add_argument("--submission-timeout", type=float, default=None, help="seconds before one submission is stopped (default: from grading.toml limits)")
     r.add_argument("--isolation", default=None, help=isolation_help)
+    r.add_argument("--shard", default=None, metavar="K/N", help="grade only shard K of N (sorted ids, every N-th); combine the shards with `merge`")
     r.set_defaults(func=cmd_regrade)
+
+    m = sub.add_parser("merge", help="combine the states of `regrade --shard K/N` runs into one CSV (and report)")
+    m.add_argument("states", nargs="+", help="each shard's .state folder (or the CSV it sits beside)")
+    m.add_argument("--out", required=True, help="the merged CSV; the merged results go to OUT's name + .state/ beside it")
+    m.add_argument("--report", default=None, help="also write the class report (an HTML page) here")
+    m.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("report", help="write the class report of an earlier regrade")
     p.add_argument("csv", help="the CSV that regrade wrote (its .state/ folder is read)")
@@ -218,7 +251,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError, SubmissionsError, StateError, PoolError) as exc:
+    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError, SubmissionsError, StateError, PoolError, ShardError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

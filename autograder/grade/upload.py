@@ -29,6 +29,14 @@ class Upload:
     problem: Optional[str] = None
     syntax_error: Optional[str] = None
     notes: List[str] = field(default_factory=list)
+    kind: str = ""  # why there is nothing to run, for staff: one of BLOCKED_KINDS ("" when it can run)
+
+
+# The kinds of upload that cannot run (``Upload.kind``), as the regrade's status column says them.
+SYNTAX_ERROR = "syntax error"
+EMPTY_OR_BINARY = "empty or binary"
+WRONG_FILES = "wrong files"
+BLOCKED_KINDS = (SYNTAX_ERROR, EMPTY_OR_BINARY, WRONG_FILES)
 
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -92,8 +100,9 @@ def _notebook_source(data: bytes, name: str, notes: List[str]) -> Optional[str]:
     return code
 
 
-def _from_files(files: List[tuple], expected: str, notes: List[str]) -> Upload:
-    """``files`` is (relative path, bytes); choose the one to grade."""
+def _from_files(files: List[tuple], expected: str, notes: List[str], staff_named: bool = False) -> Upload:
+    """``files`` is (relative path, bytes); choose the one to grade. ``staff_named``: the one file
+    was named by course staff (a regrade's ``<id>.py``), so its name is not the student's to fix."""
     by_name = [f for f in files if Path(f[0]).name == expected]
     python = [f for f in files if f[0].endswith(".py") and not Path(f[0]).name.startswith(".")]
     notebooks = [f for f in files if f[0].endswith(".ipynb")]
@@ -103,36 +112,37 @@ def _from_files(files: List[tuple], expected: str, notes: List[str]) -> Upload:
             notes.append(f"graded {chosen[0]} (found inside the upload).")
     elif len(python) == 1:
         chosen = python[0]
-        notes.append(f"no file named {expected} was uploaded; graded {chosen[0]} instead. Name your file {expected}.")
+        if not staff_named:
+            notes.append(f"no file named {expected} was uploaded; graded {chosen[0]} instead. Name your file {expected}.")
     elif len(python) > 1:
         names = ", ".join(sorted(f[0] for f in python)[:10])
-        return Upload(None, f"the upload holds several Python files ({names}) and none is named {expected}: upload only {expected}.", notes=notes)
+        return Upload(None, f"the upload holds several Python files ({names}) and none is named {expected}: upload only {expected}.", notes=notes, kind=WRONG_FILES)
     elif len(notebooks) == 1:
         source = _notebook_source(notebooks[0][1], notebooks[0][0], notes)
         return _checked(source, notebooks[0][0], notes)
     else:
-        return Upload(None, f"the upload holds no Python file: upload {expected}, written by the export script.", notes=notes)
+        return Upload(None, f"the upload holds no Python file: upload {expected}, written by the export script.", notes=notes, kind=WRONG_FILES)
     name, data = chosen
     if not data.strip():
-        return Upload(None, f"{name} is empty: export your code again and upload the written file.", notes=notes)
+        return Upload(None, f"{name} is empty: export your code again and upload the written file.", notes=notes, kind=EMPTY_OR_BINARY)
     source = _decode(data, name, notes)
     if source is None:
-        return Upload(None, f"{name} is not a text file (it holds binary data): upload the .py file the export script wrote.", notes=notes)
+        return Upload(None, f"{name} is not a text file (it holds binary data): upload the .py file the export script wrote.", notes=notes, kind=EMPTY_OR_BINARY)
     return _checked(source, name, notes)
 
 
 def _checked(source: Optional[str], name: str, notes: List[str]) -> Upload:
     if source is None:
-        return Upload(None, notes[-1] if notes else f"{name} could not be read.", notes=notes[:-1] if notes else notes)
+        return Upload(None, notes[-1] if notes else f"{name} could not be read.", notes=notes[:-1] if notes else notes, kind=EMPTY_OR_BINARY)
     try:
         ast.parse(source, filename=name)
     except SyntaxError as exc:
         line = (exc.text or "").rstrip("\n")
         where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         message = f"{name} has a syntax error at {where}: {exc.msg}\n    {line}\nFix it (run `python {name}` to see it), then upload again."
-        return Upload(source, None, syntax_error=message, notes=notes)
+        return Upload(source, None, syntax_error=message, notes=notes, kind=SYNTAX_ERROR)
     except (ValueError, RecursionError) as exc:
-        return Upload(None, f"{name} cannot be parsed as Python ({exc}).", notes=notes)
+        return Upload(None, f"{name} cannot be parsed as Python ({exc}).", notes=notes, kind=SYNTAX_ERROR)
     return Upload(source, notes=notes)
 
 
@@ -153,8 +163,9 @@ def _read_zip(path: Path, notes: List[str]) -> Optional[List[tuple]]:
         return None
 
 
-def resolve(path: Path, expected: str) -> Upload:
-    """What to grade in ``path`` (a file, a folder or a zip)."""
+def resolve(path: Path, expected: str, staff_named: bool = False) -> Upload:
+    """What to grade in ``path`` (a file, a folder or a zip). ``staff_named``: a file ``path`` got
+    its name from course staff (a regrade folder of ``<id>.py`` files), not from the student."""
     notes: List[str] = []
     path = Path(path)
     if path.is_dir():
@@ -164,13 +175,13 @@ def resolve(path: Path, expected: str) -> Upload:
                 files.append((item.relative_to(path).as_posix(), item.read_bytes()))
         return _from_files(files, expected, notes)
     if not path.is_file():
-        return Upload(None, f"nothing was uploaded at {path}.")
+        return Upload(None, f"nothing was uploaded at {path}.", kind=EMPTY_OR_BINARY)
     if path.stat().st_size > MAX_UPLOAD_BYTES:
-        return Upload(None, f"{path.name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: upload only {expected}.")
+        return Upload(None, f"{path.name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: upload only {expected}.", kind=WRONG_FILES)
     if zipfile.is_zipfile(path) and not path.name.endswith(".py"):
         files = _read_zip(path, notes)
         if files is None:
-            return Upload(None, f"{path.name} is not a readable zip: upload {expected} itself.")
+            return Upload(None, f"{path.name} is not a readable zip: upload {expected} itself.", kind=EMPTY_OR_BINARY)
         return _from_files(files, expected, notes)
-    return _from_files([(path.name, path.read_bytes())], expected, notes)
+    return _from_files([(path.name, path.read_bytes())], expected, notes, staff_named)
 

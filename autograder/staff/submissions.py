@@ -41,6 +41,7 @@ class Submission:
     id: str
     path: Optional[Path]  # None when the metadata lists a submission whose folder is missing
     submitters: Tuple[Submitter, ...] = ()
+    staff_named: bool = False  # ``path`` is a file named by its id (the plain layout), not by the student
 
 
 def fingerprint(path: Optional[Path]) -> str:
@@ -155,7 +156,7 @@ def _plain(folder: Path, skip: Tuple[Path, ...]) -> List[Submission]:
     found = []
     for path, stem in zip(chosen, stems):
         ident = stem if stems.count(stem) == 1 else path.name  # alice.py and alice.zip stay apart
-        found.append(Submission(ident, path))
+        found.append(Submission(ident, path, staff_named=path.is_file() and path.suffix.lower() == ".py"))
     return found
 
 
