@@ -8,6 +8,7 @@
     python -m autograder regrade DIR --assignment NAME --out grades.csv [--jobs N] [--report REPORT.html]
     python -m autograder report grades.csv --out REPORT.html        the class report of a regrade
     python -m autograder merge SHARD.state... --out grades.csv [--report REPORT.html]   shards of `regrade --shard K/N`
+    python -m autograder nbgrader-grades --course release/NAME/nbgrader --out grades.csv     per-problem nbgrader scores
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from autograder.grade import results as results_mod
 from autograder.grade.engine import Grade, grade_path
 from autograder.sandbox import SandboxError, choose_isolation, close_to_others
 from autograder.staff.pool import PoolError
+from autograder.staff.nbgrader_grades import GradebookError
 from autograder.staff.shards import ShardError
 from autograder.staff.state import StateError
 from autograder.staff.submissions import SubmissionsError
@@ -178,6 +180,28 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nbgrader_grades(args: argparse.Namespace) -> int:
+    """Per-problem scores from an nbgrader course's gradebook, in the regrade's CSV columns."""
+    from autograder.staff import nbgrader_grades, regrade
+
+    cfg = config_mod.load(args.config)
+    course = Path(args.course)
+    name = args.assignment or _only_source_assignment(course)
+    found = nbgrader_grades.outcomes(course, cfg.assignment(name), args.nbgrader_assignment)
+    regrade.write_csv(found, cfg.assignment(name), Path(args.out))
+    print(f"{len(found)} students of {course / nbgrader_grades.GRADEBOOK} -> {args.out}")
+    return 0
+
+
+def _only_source_assignment(course: Path) -> str:
+    from autograder.staff.nbgrader_grades import GradebookError
+
+    found = sorted(p.name for p in (course / "source").glob("*") if p.is_dir()) if (course / "source").is_dir() else []
+    if len(found) != 1:
+        raise GradebookError(f"{course}: cannot tell the assignment (source/ holds {found or 'nothing'}); pass --assignment NAME")
+    return found[0]
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     print(config_mod.describe_keys())
     return 0
@@ -241,6 +265,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the HTML file to write")
     p.set_defaults(func=cmd_report)
 
+    n = sub.add_parser("nbgrader-grades", help="per-problem scores of an nbgrader course (its gradebook) in the regrade's CSV columns")
+    n.add_argument("--course", required=True, help="the nbgrader course folder (release/NAME/nbgrader), after `nbgrader autograde`")
+    n.add_argument("--out", required=True, help="the CSV to write")
+    n.add_argument("--assignment", default=None, help="the grading.toml assignment (default: the one under COURSE/source/)")
+    n.add_argument("--nbgrader-assignment", default=None, help="its name in the gradebook (default: the same)")
+    n.set_defaults(func=cmd_nbgrader_grades)
+
     k = sub.add_parser("keys", help="list every grading.toml key with its meaning")
     k.set_defaults(func=cmd_keys)
     return top
@@ -251,7 +282,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError, SubmissionsError, StateError, PoolError, ShardError) as exc:
+    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError, SubmissionsError, StateError, PoolError, ShardError, GradebookError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
