@@ -175,6 +175,8 @@ def main() -> None:
     args = parse_args()
     if args.threads > 0:  # fewer threads can be faster on a machine that is busy with other work
         torch.set_num_threads(args.threads)
+    elif args.quick:  # a model this small gains nothing from more threads, which only spin on a busy machine
+        torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     plays = find_plays()
     if args.quick:
