@@ -351,3 +351,23 @@ def test_report_renders_its_plots_in_a_headless_browser(graded_class, tmp_path):
     )
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF"), done.stderr[-2000:]
     assert len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes())) >= 2  # printed whole, over pages
+
+
+def test_shard_split_is_a_partition_and_bad_values_are_refused():
+    from autograder.staff.shards import ShardError, parse, select
+    from autograder.staff.submissions import Submission
+
+    found = [Submission(f"s{i:02d}", None) for i in (5, 1, 9, 3, 7, 2, 8)]
+    parts = [[s.id for s in select(found, parse(f"{k}/3"))] for k in (1, 2, 3)]
+    assert sorted(sum(parts, [])) == sorted(s.id for s in found) and parts[0] == ["s01", "s05", "s09"]
+    for bad in ("0/3", "4/3", "3", "a/b"):
+        with pytest.raises(ShardError, match="K/N"):
+            parse(bad)
+
+
+def test_status_of_an_old_summary_and_of_a_grader_failure():
+    from autograder.staff.state import GRADER_ERROR, STATUSES, Outcome
+
+    assert Outcome.from_json({"id": "a", "total": 3}).status == "graded"  # written before the column existed
+    assert Outcome.from_json({"id": "b", "error": "the grader failed: X"}).status == GRADER_ERROR
+    assert len(STATUSES) == 7 and Outcome.from_json(Outcome("c", status="wrong files").to_json()).status == "wrong files"
