@@ -22,13 +22,13 @@ import hypothesis.errors
 import torch
 import hypothesis.reporting
 
-from autograder.assign.export import merge, unfinished
+from autograder.assign.export import ExportError, merge, unfinished
 from autograder.checking.compare import CheckFailed
 from autograder.checking.registry import Check, Context
 from autograder.checking.student import MissingSymbol, Student, SubmissionError
 from autograder.config import Assignment, Config, ConfigError, Problem
-from autograder.grade.upload import SYNTAX_ERROR, Upload, resolve
 from autograder.sandbox import Isolation, Sandbox, SessionEnded, choose_isolation
+from autograder.uploads import SYNTAX_ERROR, Upload, resolve
 
 LOG = logging.getLogger(__name__)
 
@@ -86,7 +86,10 @@ class Grade:
 
 def reference_source(config: Config, assignment: Assignment) -> str:
     files = [(name, (config.root / "solutions" / name).read_text(encoding="utf-8")) for name in assignment.sources]
-    return merge(files, f"{assignment.upload}: the reference solution of {assignment.id} (staff only).")
+    try:
+        return merge(files, f"{assignment.upload}: the reference solution of {assignment.id} (staff only).")
+    except ExportError as exc:  # a plain Exception: export.py is also the students' standalone script
+        raise ConfigError(f"{config.path}: [assignments.{assignment.id}].sources: solutions/{exc}") from exc
 
 
 @lru_cache(maxsize=None)
@@ -297,6 +300,11 @@ def grade_uploads(
                 t0 = time.monotonic()
                 grade.problems.append(_grade_problem(sandbox, runnable[label], problem, checks[problem.id], ref))
                 grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")
+            cut = sandbox.output_cut_mb(runnable[label])
+            if cut is not None:  # printing is not a mistake: said once, costs nothing
+                note = f"Your code printed more than {cut} MB while it was graded: the rest of its output was discarded (this costs no points)."
+                grade.notes.append(note)
+                grade.staff.append(note)
             grade.seconds = time.monotonic() - started
             mark_attempts(assignment, upload.source or "", grade)
             grades[label] = grade
@@ -311,5 +319,6 @@ def grade_source(config: Config, assignment: Assignment, upload: Upload, isolati
 
 
 def grade_path(config: Config, assignment: Assignment, path: Path, isolation: Optional[Isolation] = None, staff_named: bool = False) -> Grade:
-    """``staff_named``: ``path`` is a file that course staff named (see ``upload.resolve``)."""
-    return grade_source(config, assignment, resolve(path, assignment.upload, staff_named), isolation)
+    """Grade the upload at ``path``; ``UploadError`` if there is none (see ``uploads.resolve``).
+    ``staff_named``: ``path`` is a file that course staff named, so its name gets no note."""
+    return grade_source(config, assignment, resolve(path, assignment.upload, assignment.sources, staff_named), isolation)

@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import List, Optional
 
 from autograder.config import Assignment
+from autograder.errors import AutograderError
 from autograder.grade.engine import GRADED
-from autograder.grade.upload import EMPTY_OR_BINARY
 from autograder.staff.state import Outcome
 from autograder.staff.submissions import Submitter
+from autograder.uploads import EMPTY_OR_BINARY
 
 GRADEBOOK = "gradebook.db"
 CELL_PREFIX = "test_"
 
 
-class GradebookError(Exception):
+class GradebookError(AutograderError):
     """The course folder has no usable gradebook; the message says which command makes it."""
 
 

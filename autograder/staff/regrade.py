@@ -22,9 +22,9 @@ from autograder.config import Assignment, Config
 from autograder.sandbox import START_TIMEOUT, Isolation, close_to_others
 from autograder.staff.pool import Failure, Pool
 from autograder.staff.shards import Shard, record, select
-from autograder.grade.upload import EMPTY_OR_BINARY
 from autograder.staff.state import GRADER_ERROR, OVER_TIME, Outcome, State
 from autograder.staff.submissions import Submission, Submitter, fingerprint
+from autograder.uploads import EMPTY_OR_BINARY
 
 LOG = logging.getLogger(__name__)
 PER_PROBLEM_ALLOWANCE = 10.0  # beyond a problem's time limit: ending a session that overran it

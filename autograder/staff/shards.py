@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
+from autograder.errors import AutograderError
 from autograder.staff.state import RESULTS, STATE_FILE, SUMMARY, Outcome, State, folder_name, write_json
 from autograder.staff.submissions import Submission
 
 SHARD_KEY = "shard"  # in a shard's state.json: {"index": K, "count": N, "ids": [...]}
 
 
-class ShardError(Exception):
+class ShardError(AutograderError):
     """A bad --shard value or a set of shard states that cannot be merged; the message says the fix."""
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from autograder.config import Assignment, Config
+from autograder.errors import AutograderError
 from autograder.grade.engine import GRADED, NOT_ATTEMPTED, hidden_files
-from autograder.grade.upload import BLOCKED_KINDS
 from autograder.staff.submissions import Submission, Submitter
+from autograder.uploads import BLOCKED_KINDS
 
 # A row's status: the grade's own, the upload's kinds that cannot run, then the regrade's.
 OVER_TIME = "over the time budget"  # stopped at the regrade's per-submission cap
@@ -33,7 +34,7 @@ SUMMARY = "summary.json"
 RESULTS = "results.json"
 
 
-class StateError(Exception):
+class StateError(AutograderError):
     """The state folder belongs to another grading set-up; the message says how to start over."""
 
 
