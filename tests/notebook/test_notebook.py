@@ -221,7 +221,7 @@ def test_per_problem_scores_from_the_gradebook_in_the_regrade_columns(course, tm
     out = tmp_path / "problems.csv"
     done = subprocess.run(
         [sys.executable, "-m", "autograder", "--config", str(ROOT / "grading.toml"), "nbgrader-grades", "--course", str(course.root), "--out", str(out)],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     with out.open() as handle:
