@@ -8,6 +8,8 @@
     python -m autograder regrade DIR --assignment NAME --out grades.csv [--jobs N] [--report REPORT.html]
     python -m autograder report grades.csv --out REPORT.html        the class report of a regrade
     python -m autograder mutate --assignment NAME [--problem ID] [--jobs N]   the hidden tests' mutation score
+    python -m autograder merge SHARD.state... --out grades.csv [--report REPORT.html]   shards of `regrade --shard K/N`
+    python -m autograder nbgrader-grades --course release/NAME/nbgrader --out grades.csv     per-problem nbgrader scores
 """
 from __future__ import annotations
 
@@ -153,7 +155,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 def cmd_regrade(args: argparse.Namespace) -> int:
     """Grade every submission in a folder into one CSV (resumable); optionally the class report."""
-    from autograder.staff import regrade, report, submissions
+    from autograder.staff import regrade, report, shards, submissions
     from autograder.staff.state import State
 
     cfg = config_mod.load(args.config)
@@ -161,16 +163,18 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     skip = (State.beside(out).folder, out) + ((Path(args.report),) if args.report else ())  # our own output
     found = submissions.find(Path(args.folder), skip)
+    shard = shards.parse(args.shard) if args.shard else None
     try:
         batch = regrade.regrade(
             cfg, assignment, found, out, choose_isolation(args.isolation), args.jobs,
-            args.submission_timeout, args.fresh, args.retry_errors,
+            args.submission_timeout, args.fresh, args.retry_errors, shard=shard,
         )
     except regrade.Interrupted as stop:
         print(stop, file=sys.stderr)
         return 130
     errors = sum(bool(o.error) for o in batch.outcomes)
-    print(f"{len(batch.outcomes)} submissions ({batch.graded} graded now, {batch.resumed} from {batch.state.folder}), {errors} with errors -> {out}")
+    which = f"shard {shard}: " if shard else ""
+    print(f"{which}{len(batch.outcomes)} submissions ({batch.graded} graded now, {batch.resumed} from {batch.state.folder}), {errors} with errors -> {out}")
     if args.report:
         report.write(batch.state, Path(args.report), batch.outcomes)
         print(f"class report -> {args.report}")
@@ -195,6 +199,50 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     done = run.mutate(cfg, assignment, choose_isolation(args.isolation), args.problem, args.jobs, args.max_per_problem, args.time_limit)
     print(report.text(done))
     return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Merge the states of `regrade --shard K/N` runs into one CSV (and report), as one run writes them."""
+    from autograder.staff import regrade, report, shards
+    from autograder.staff.state import State
+
+    cfg = config_mod.load(args.config)
+    out = Path(args.out)
+    target = State.beside(out)
+    outcomes = shards.merge([Path(p) for p in args.states], target)
+    described = target.describe()
+    assignment = cfg.assignment(described["assignment"])
+    if [p.id for p in assignment.problems] != [p["id"] for p in described["problems"]]:
+        raise shards.ShardError(f"{args.config}: [assignments.{assignment.id}] lists other problems than the shards were graded on; pass the --config they used")
+    regrade.write_csv(outcomes, assignment, out)
+    errors = sum(bool(o.error) for o in outcomes)
+    print(f"{len(outcomes)} submissions from {len(args.states)} shards, {errors} with errors -> {out} (results in {target.folder})")
+    if args.report:
+        report.write(target, Path(args.report), outcomes)
+        print(f"class report -> {args.report}")
+    return 0
+
+
+def cmd_nbgrader_grades(args: argparse.Namespace) -> int:
+    """Per-problem scores from an nbgrader course's gradebook, in the regrade's CSV columns."""
+    from autograder.staff import nbgrader_grades, regrade
+
+    cfg = config_mod.load(args.config)
+    course = Path(args.course)
+    name = args.assignment or _only_source_assignment(course)
+    found = nbgrader_grades.outcomes(course, cfg.assignment(name), args.nbgrader_assignment)
+    regrade.write_csv(found, cfg.assignment(name), Path(args.out))
+    print(f"{len(found)} students of {course / nbgrader_grades.GRADEBOOK} -> {args.out}")
+    return 0
+
+
+def _only_source_assignment(course: Path) -> str:
+    from autograder.staff.nbgrader_grades import GradebookError
+
+    found = sorted(p.name for p in (course / "source").glob("*") if p.is_dir()) if (course / "source").is_dir() else []
+    if len(found) != 1:
+        raise GradebookError(f"{course}: cannot tell the assignment (source/ holds {found or 'nothing'}); pass --assignment NAME")
+    return found[0]
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -246,7 +294,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--retry-errors", action="store_true", help="regrade the submissions whose earlier grading failed")
     r.add_argument("--submission-timeout", type=float, default=None, help="seconds before one submission is stopped (default: from grading.toml limits)")
     r.add_argument("--isolation", default=None, help=isolation_help)
+    r.add_argument("--shard", default=None, metavar="K/N", help="grade only shard K of N (sorted ids, every N-th); combine the shards with `merge`")
     r.set_defaults(func=cmd_regrade)
+
+    m = sub.add_parser("merge", help="combine the states of `regrade --shard K/N` runs into one CSV (and report)")
+    m.add_argument("states", nargs="+", help="each shard's .state folder (or the CSV it sits beside)")
+    m.add_argument("--out", required=True, help="the merged CSV; the merged results go to OUT's name + .state/ beside it")
+    m.add_argument("--report", default=None, help="also write the class report (an HTML page) here")
+    m.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("report", help="write the class report of an earlier regrade")
     p.add_argument("csv", help="the CSV that regrade wrote (its .state/ folder is read)")
@@ -261,6 +316,13 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--time-limit", type=float, default=None, help="seconds per mutant and problem, if lower than grading.toml's (a mutant that overruns counts as killed)")
     m.add_argument("--isolation", default=None, help=isolation_help)
     m.set_defaults(func=cmd_mutate)
+
+    n = sub.add_parser("nbgrader-grades", help="per-problem scores of an nbgrader course (its gradebook) in the regrade's CSV columns")
+    n.add_argument("--course", required=True, help="the nbgrader course folder (release/NAME/nbgrader), after `nbgrader autograde`")
+    n.add_argument("--out", required=True, help="the CSV to write")
+    n.add_argument("--assignment", default=None, help="the grading.toml assignment (default: the one under COURSE/source/)")
+    n.add_argument("--nbgrader-assignment", default=None, help="its name in the gradebook (default: the same)")
+    n.set_defaults(func=cmd_nbgrader_grades)
 
     k = sub.add_parser("keys", help="list every grading.toml key with its meaning")
     k.set_defaults(func=cmd_keys)

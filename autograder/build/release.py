@@ -64,10 +64,12 @@ def stubs(config: Config, assignment: Assignment) -> Dict[str, str]:
     return out
 
 
-def _export_script(assignment: Assignment) -> str:
+def export_script(assignment: Assignment) -> str:
     text = (PACKAGE_DIR / "assign" / "export.py").read_text(encoding="utf-8")
     text = text.replace("SOURCES: Tuple[str, ...] = ()", f"SOURCES: Tuple[str, ...] = {tuple(assignment.sources)!r}", 1)
-    return text.replace('UPLOAD = "my_llm_implementation.py"', f"UPLOAD = {assignment.upload!r}", 1)
+    text = text.replace('UPLOAD = "my_llm_implementation.py"', f"UPLOAD = {assignment.upload!r}", 1)
+    problems = tuple((p.title, tuple(p.symbols)) for p in assignment.problems)
+    return text.replace("PROBLEMS: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()", f"PROBLEMS: Tuple[Tuple[str, Tuple[str, ...]], ...] = {problems!r}", 1)
 
 
 def _student_readme(config: Config, assignment: Assignment) -> str:
@@ -84,7 +86,7 @@ def _student_readme(config: Config, assignment: Assignment) -> str:
 def bundle(config: Config, assignment: Assignment, stub_files: Dict[str, str]) -> Dict[str, bytes]:
     folder = config.root / "assignments" / assignment.id
     files: Dict[str, str] = dict(stub_files)
-    files["export_submission.py"] = _export_script(assignment)
+    files["export_submission.py"] = export_script(assignment)
     files["README.md"] = _student_readme(config, assignment)
     files["pytest.ini"] = "[pytest]\npythonpath = .\ntestpaths = tests\naddopts = -q\n"
     for test in sorted((folder / "visible").glob("*.py")):

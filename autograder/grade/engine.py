@@ -23,13 +23,13 @@ import hypothesis.errors
 import torch
 import hypothesis.reporting
 
-from autograder.assign.export import ExportError, merge
+from autograder.assign.export import ExportError, merge, unfinished
 from autograder.checking.compare import CheckFailed
 from autograder.checking.registry import Check, Context
 from autograder.checking.student import MissingSymbol, Student, SubmissionError
 from autograder.config import Assignment, Config, ConfigError, Problem
 from autograder.sandbox import Isolation, Sandbox, SessionEnded, choose_isolation
-from autograder.uploads import Upload, resolve
+from autograder.uploads import SYNTAX_ERROR, Upload, resolve
 
 LOG = logging.getLogger(__name__)
 
@@ -56,6 +56,13 @@ class ProblemResult:
         return round(sum(c.score for c in self.checks), 6)
 
 
+# What happened to a submission, in one word for staff (the regrade's `status` column): a grade's
+# own statuses, then the upload's kinds that cannot run (``upload.BLOCKED_KINDS``), then the
+# regrade's own (``staff/state.py``).
+GRADED = "graded"
+NOT_ATTEMPTED = "not attempted"  # every problem still raises NotImplementedError, as the stubs do
+
+
 @dataclass
 class Grade:
     assignment: Assignment
@@ -63,6 +70,8 @@ class Grade:
     notes: List[str] = field(default_factory=list)  # for the student
     staff: List[str] = field(default_factory=list)  # for course staff only
     seconds: float = 0.0
+    status: str = GRADED  # GRADED, NOT_ATTEMPTED, or the upload's kind when nothing could run
+    unfinished: List[str] = field(default_factory=list)  # problem ids whose names still raise NotImplementedError
 
     @property
     def score(self) -> float:
@@ -276,7 +285,17 @@ def _blocked(assignment: Assignment, checks: Dict[str, List[Check]], upload: Upl
     if blocker is None:
         return None
     grade = Grade(assignment, [_all_fail(p, checks[p.id], blocker) for p in assignment.problems], notes=upload.notes + [blocker])
+    grade.status = upload.kind or SYNTAX_ERROR
     return grade
+
+
+def mark_attempts(assignment: Assignment, source: str, grade: Grade) -> None:
+    """Set ``unfinished`` (problems whose names still raise ``NotImplementedError``, as the stubs
+    do: read from the source, not from messages) and ``status``: NOT_ATTEMPTED when nothing scored
+    and every problem is unfinished, else GRADED."""
+    grade.unfinished = unfinished(source, [(p.id, p.symbols) for p in assignment.problems])
+    everything = len(grade.unfinished) == len(assignment.problems)
+    grade.status = NOT_ATTEMPTED if grade.score == 0 and everything else GRADED
 
 
 def grade_uploads(
@@ -329,6 +348,7 @@ def grade_uploads(
                 grade.notes.append(note)
                 grade.staff.append(note)
             grade.seconds = time.monotonic() - started
+            mark_attempts(assignment, upload.source or "", grade)
             grades[label] = grade
     return grades
 
@@ -340,6 +360,7 @@ def grade_source(config: Config, assignment: Assignment, upload: Upload, isolati
     return grade
 
 
-def grade_path(config: Config, assignment: Assignment, path: Path, isolation: Optional[Isolation] = None) -> Grade:
-    """Grade the upload at ``path``; ``UploadError`` if there is none (see ``uploads.resolve``)."""
-    return grade_source(config, assignment, resolve(path, assignment.upload, assignment.sources), isolation)
+def grade_path(config: Config, assignment: Assignment, path: Path, isolation: Optional[Isolation] = None, staff_named: bool = False) -> Grade:
+    """Grade the upload at ``path``; ``UploadError`` if there is none (see ``uploads.resolve``).
+    ``staff_named``: ``path`` is a file that course staff named, so its name gets no note."""
+    return grade_source(config, assignment, resolve(path, assignment.upload, assignment.sources, staff_named), isolation)

@@ -52,6 +52,7 @@ class Submission:
     path: Optional[Path]  # None when there is nothing to grade: a missing folder, or a link
     submitters: Tuple[Submitter, ...] = ()
     error: str = ""  # why path is None, when the metadata does not simply lack its folder
+    staff_named: bool = False  # ``path`` is a file named by its id (the plain layout), not by the student
 
 
 def fingerprint(path: Optional[Path]) -> str:
@@ -230,7 +231,10 @@ def _plain(folder: Path, skip: Tuple[Path, ...]) -> List[Submission]:
     found = []
     for path, stem in zip(chosen, stems):
         ident = stem if stems.count(stem) == 1 else path.name  # alice.py and alice.zip stay apart
-        found.append(Submission(ident, None, (), f"{path.name} {LINK_ERROR}") if path.is_symlink() else Submission(ident, path))
+        if path.is_symlink():
+            found.append(Submission(ident, None, (), f"{path.name} {LINK_ERROR}"))
+        else:
+            found.append(Submission(ident, path, staff_named=path.is_file() and path.suffix.lower() == ".py"))
     return found
 
 
