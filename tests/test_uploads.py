@@ -36,7 +36,7 @@ GRADER_FRAME = re.compile(r'File "[^"]*/autograder/(?!.*corpus)')  # a frame of 
 def grade_cli(project, upload: Path, out: Path):
     """``python -m autograder grade UPLOAD --results OUT``: (exit status, results, stderr)."""
     cfg, _ = project
-    done = run_cli("--config", str(cfg.path), "grade", str(upload), "--assignment", "hw3", "--results", str(out), timeout=300)
+    done = run_cli("--config", str(cfg.path), "grade", str(upload), "--assignment", "hw3", "--results", str(out), timeout=1200)
     results = json.loads(out.read_text()) if out.is_file() else None
     return done.returncode, results, done.stderr
 
@@ -284,3 +284,51 @@ def test_any_upload_bytes_through_the_cli_give_status_0_and_valid_results(attent
     assert status == 0, stderr[-3000:]
     assert_plain(results)
     assert "Traceback" not in stderr, stderr[-3000:]
+
+
+# ---------------------------------------------------------------------------------------------
+# The assignment's own source files instead of the exported one (issue 14)
+
+
+def test_the_source_files_are_merged_as_the_export_does(tmp_path, repo_config):
+    hw3 = repo_config.assignment("hw3")
+    folder = tmp_path / "up"
+    folder.mkdir()
+    for name in hw3.sources:
+        shutil.copyfile(repo_config.root / "solutions" / name, folder / name)
+    (folder / "test_visible.py").write_text("def test_x():\n    pass\n")
+    upload = read(folder, hw3.upload, hw3.sources)
+    assert upload.problem is None and upload.syntax_error is None
+    note = " ".join(upload.notes)
+    assert f"no file named {hw3.upload} was uploaded, so {', '.join(hw3.sources)} were merged into it as export_submission.py does" in note
+    assert "Other Python files were not graded: test_visible.py" in note
+    assert "from attention import" not in upload.source and "class DialogueGPT" in upload.source
+    (folder / "vit.py").unlink()  # one missing: the rest is still merged, and the note says which
+    partial = read(folder, hw3.upload, hw3.sources)
+    assert "(missing: vit.py)" in " ".join(partial.notes) and "class PatchEmbed" not in partial.source
+    assert "import vit" not in partial.source and "from vit" not in partial.source
+
+
+@pytest.fixture(scope="module")
+def two_file_project(tmp_path_factory):
+    """hw3 narrowed to its neurons problem, with two source files: the upload may be either."""
+    from conftest import make_project, narrowed_toml
+    from autograder import config as config_mod
+
+    path = make_project(tmp_path_factory.mktemp("two-files"), narrowed_toml(["neurons"], ["neurons.py", "attention.py"], ["hw3/neurons.py"], max_examples=5),
+                        hidden=("neurons.py",))
+    cfg = config_mod.load(path)
+    return cfg, cfg.assignment("hw3")
+
+
+def test_uploading_the_source_files_scores_as_the_exported_file_through_the_cli(two_file_project, tmp_path):
+    cfg, assignment = two_file_project
+    folder = tmp_path / "up"
+    folder.mkdir()
+    for name in assignment.sources:
+        shutil.copyfile(cfg.root / "solutions" / name, folder / name)
+    status, results, stderr = grade_cli(two_file_project, folder, tmp_path / "results.json")
+    assert status == 0, stderr[-3000:]
+    assert_plain(results)
+    assert results["score"] == assignment.total_points, results["output"]
+    assert "neurons.py, attention.py were merged into it as export_submission.py does" in results["output"]
