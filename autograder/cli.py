@@ -188,7 +188,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    top.add_argument("--config", default="grading.toml", help="path to grading.toml (default: ./grading.toml)")
+    top.add_argument("--config", default=None, help="path to grading.toml (default: $AUTOGRADER_CONFIG, else the nearest grading.toml here or above)")
     top.add_argument("-v", "--verbose", action="store_true", help="log what the grader does")
     sub = top.add_subparsers(dest="command", required=True)
     isolation_help = "auto (bubblewrap if it works, else fallback), bubblewrap, or fallback"

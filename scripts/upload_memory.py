@@ -12,7 +12,6 @@ Neither holds a gradable file, so no sandbox starts: the figure is the reading o
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile

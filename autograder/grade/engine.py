@@ -19,8 +19,8 @@ from types import ModuleType
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import hypothesis.errors
-import torch
 import hypothesis.reporting
+import torch
 
 from autograder.assign.export import ExportError, merge
 from autograder.checking.compare import CheckFailed
@@ -281,6 +281,11 @@ def grade_uploads(
                 t0 = time.monotonic()
                 grade.problems.append(_grade_problem(sandbox, runnable[label], problem, checks[problem.id], ref))
                 grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")
+            cut = sandbox.output_cut_mb(runnable[label])
+            if cut is not None:  # printing is not a mistake: said once, costs nothing
+                note = f"Your code printed more than {cut} MB while it was graded: the rest of its output was discarded (this costs no points)."
+                grade.notes.append(note)
+                grade.staff.append(note)
             grade.seconds = time.monotonic() - started
             grades[label] = grade
     return grades

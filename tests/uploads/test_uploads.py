@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autograder import config as config_mod
 from autograder.errors import AutograderError
-from autograder.uploads import MAX_ENTRIES, Upload, files, read
-from conftest import run_cli
-from test_grading import validate
+from autograder.uploads import Upload, files, read
+from helpers import make_project, narrowed_toml, run_cli, validate
 
 EXPECTED = "my_llm_implementation.py"
 GRADER_FRAME = re.compile(r'File "[^"]*/autograder/(?!.*corpus)')  # a frame of the grader's own code
@@ -55,7 +55,7 @@ def zip_bytes(members) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
         warnings.simplefilter("ignore")  # duplicate names are part of what is tried
-        for name, data, method in members:
+        for name, data, _method in members:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_STORED
             archive.writestr(info, data)
@@ -88,18 +88,21 @@ def encrypted_zip(name: str, data: bytes) -> bytes:
 # Each crash of issue 12, in this process and through the command line
 
 
+@pytest.mark.unit
 def test_an_encrypted_member_is_named_with_the_fix(tmp_path):
     (tmp_path / "up.zip").write_bytes(encrypted_zip(EXPECTED, b"x = 1\n"))
     upload = read(tmp_path / "up.zip", EXPECTED)
     assert upload.source is None and "is encrypted inside the zip" in upload.problem and "without a password" in upload.problem
 
 
+@pytest.mark.unit
 def test_an_unknown_compression_method_is_named_with_the_fix(tmp_path):
     (tmp_path / "up.zip").write_bytes(zip_bytes([(EXPECTED, b"x = 1\n", 93)]))
     upload = read(tmp_path / "up.zip", EXPECTED)
     assert upload.source is None and "zip method 93" in upload.problem and "ordinary zip" in upload.problem
 
 
+@pytest.mark.unit
 def test_notebook_metadata_of_the_wrong_type_is_ignored(tmp_path):
     cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": "import attention\nX = 1\n"}
     notebook = {"cells": [cell], "metadata": {"autograder": {"modules": 7}}, "nbformat": 4, "nbformat_minor": 5}
@@ -108,6 +111,7 @@ def test_notebook_metadata_of_the_wrong_type_is_ignored(tmp_path):
     assert upload.problem is None and "import attention" in upload.source  # no module list: nothing dropped
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("source, expected", [
     ("-" * 200_000 + "1\n", "ran out of memory"),  # MemoryError in CPython's parser
     ("x = " + "(" * 300 + ")" * 300 + "\n", "too many nested parentheses"),  # the parser's own limit: a SyntaxError
@@ -119,6 +123,7 @@ def test_a_file_that_cannot_be_parsed_gets_a_plain_message(tmp_path, source, exp
     assert expected in (upload.problem or upload.syntax_error)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("kind", ["encrypted", "method-93", "notebook-modules-int", "unary-minus"])
 def test_each_crash_of_the_held_out_round_is_a_plain_message_through_the_cli(attention_project, tmp_path, kind):
     notebook = {"cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1\n"}], "metadata": {"autograder": {"modules": 3}}, "nbformat": 4}
@@ -139,6 +144,7 @@ def test_each_crash_of_the_held_out_round_is_a_plain_message_through_the_cli(att
 # Caps: listing costs names, not bytes
 
 
+@pytest.mark.unit
 def test_only_the_chosen_file_is_read(tmp_path, monkeypatch):
     """300 sparse files of 5 MB each (1.5 GB on paper) beside the one to grade: only that one is read."""
     folder = tmp_path / "up"
@@ -154,6 +160,7 @@ def test_only_the_chosen_file_is_read(tmp_path, monkeypatch):
     assert reads == ["a.py"] and upload.source == "x = 1\n"
 
 
+@pytest.mark.unit
 def test_files_and_folders_are_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "MAX_ENTRIES", 20)
     folder = tmp_path / "up"
@@ -168,6 +175,7 @@ def test_files_and_folders_are_counted(tmp_path, monkeypatch):
     assert any("the zip holds 30 entries; only the first 20" in note for note in read(archive, EXPECTED).notes)
 
 
+@pytest.mark.unit
 def test_the_total_read_from_one_upload_is_capped(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "MAX_TOTAL_BYTES", 10)
     (tmp_path / "up").mkdir()
@@ -257,7 +265,8 @@ def lay_out(where: Path, upload) -> Path:
     return root
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.unit
+@settings(max_examples=100, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 @given(upload=UPLOADS)
 def test_any_upload_bytes_give_an_upload_or_a_user_facing_error(tmp_path_factory, upload):
     path = lay_out(tmp_path_factory.getbasetemp() / "fuzz-upload", upload)
@@ -273,6 +282,7 @@ def test_any_upload_bytes_give_an_upload_or_a_user_facing_error(tmp_path_factory
         found.source.encode("utf-8")  # the sandbox gets it as a UTF-8 file
 
 
+@pytest.mark.e2e
 @settings(max_examples=4, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 @given(upload=UPLOADS)
 def test_any_upload_bytes_through_the_cli_give_status_0_and_valid_results(attention_project, tmp_path_factory, upload):
@@ -290,6 +300,7 @@ def test_any_upload_bytes_through_the_cli_give_status_0_and_valid_results(attent
 # The assignment's own source files instead of the exported one (issue 14)
 
 
+@pytest.mark.unit
 def test_the_source_files_are_merged_as_the_export_does(tmp_path, repo_config):
     hw3 = repo_config.assignment("hw3")
     folder = tmp_path / "up"
@@ -312,15 +323,13 @@ def test_the_source_files_are_merged_as_the_export_does(tmp_path, repo_config):
 @pytest.fixture(scope="module")
 def two_file_project(tmp_path_factory):
     """hw3 narrowed to its neurons problem, with two source files: the upload may be either."""
-    from conftest import make_project, narrowed_toml
-    from autograder import config as config_mod
-
     path = make_project(tmp_path_factory.mktemp("two-files"), narrowed_toml(["neurons"], ["neurons.py", "attention.py"], ["hw3/neurons.py"], max_examples=5),
                         hidden=("neurons.py",))
     cfg = config_mod.load(path)
     return cfg, cfg.assignment("hw3")
 
 
+@pytest.mark.e2e
 def test_uploading_the_source_files_scores_as_the_exported_file_through_the_cli(two_file_project, tmp_path):
     cfg, assignment = two_file_project
     folder = tmp_path / "up"

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli
-from test_grading import validate
+import pytest
+
+from helpers import run_cli, validate
+
+pytestmark = pytest.mark.e2e
 
 
 def _grade(project, upload, results):
