@@ -20,8 +20,8 @@ from types import ModuleType
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import hypothesis.errors
-import torch
 import hypothesis.reporting
+import torch
 
 from autograder.assign.export import ExportError, merge, unfinished
 from autograder.checking.compare import CheckFailed

@@ -172,6 +172,7 @@ def _checked(source: str, name: str, notes: List[str]) -> Upload:
         ast.parse(source, filename=name)
     except SyntaxError as exc:
         line = (exc.text or "").rstrip("\n")
+        line = line if len(line) <= 200 else line[:200] + " ..."
         where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         message = f"{name} has a syntax error at {where}: {exc.msg}\n    {line}\nFix it (run `python {name}` to see it), then upload again."
         return Upload(source, None, syntax_error=message, notes=notes, kind=SYNTAX_ERROR)
