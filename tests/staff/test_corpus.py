@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from autograder import config as config_mod
-from autograder.staff import corpus
 from autograder.sandbox import choose_isolation
+from autograder.staff import corpus
 from helpers import ROOT
 
 CONFIG = config_mod.load(ROOT / "grading.toml")
