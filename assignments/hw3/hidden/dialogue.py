@@ -263,6 +263,8 @@ def _mask_hint(built: standins.Built, length: int) -> str:
             "pass attn_mask=torch.tril(torch.ones(T, T)), 1 where row i may attend to column j <= i"
         )
     allowed = (given != 0).expand(given.shape[:-2] + (length, length))
+    if torch.equal(allowed, (_causal(length) != 0).expand(allowed.shape)):
+        return ""
     patterns = [
         (torch.triu(torch.ones(length, length)) != 0, "your mask is upper-triangular (torch.triu): row i must allow columns j <= i, the lower triangle (torch.tril)"),
         (
@@ -273,9 +275,7 @@ def _mask_hint(built: standins.Built, length: int) -> str:
     for pattern, hint in patterns:
         if torch.equal(allowed, pattern.expand(allowed.shape)):
             return hint
-    if not torch.equal(allowed, (_causal(length) != 0).expand(allowed.shape)):
-        return "the mask passed to self.transformer is not causal: row i must allow exactly the columns j <= i"
-    return ""
+    return "the mask passed to self.transformer is not causal: row i must allow exactly the columns j <= i"
 
 
 def _diagnose_gpt(built: standins.Built, ids: torch.Tensor, logits: torch.Tensor, case: GPTCase) -> str:
