@@ -19,18 +19,43 @@ from pathlib import Path
 from typing import List, Optional
 
 from autograder import config as config_mod
-from autograder.assign.export import ExportError
-from autograder.assign.markers import MarkerError
-from autograder.build.release import BuildError, build
-from autograder.config import ConfigError
+from autograder.build.release import build
+from autograder.errors import AutograderError
 from autograder.grade import results as results_mod
-from autograder.grade.engine import Grade, grade_path
+from autograder.grade.engine import Grade, grade_source
 from autograder.sandbox import SandboxError, choose_isolation, close_to_others
-from autograder.staff.pool import PoolError
-from autograder.staff.state import StateError
-from autograder.staff.submissions import SubmissionsError
+from autograder.uploads import Upload, UploadError, resolve
 
 LOG = logging.getLogger("autograder")
+# Printed as one line and a non-zero status. SandboxError is listed until it derives from
+# AutograderError (a one-line change in autograder/sandbox/, whose owner makes it).
+USER_ERRORS = (AutograderError, SandboxError)
+
+
+class UsageError(AutograderError):
+    """A command-line argument that cannot work (a results path that is a folder, say)."""
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Fail before any work if ``path`` cannot be written: a folder, or a place without write access."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; give a file name, e.g. {path / 'results.json'}")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):  # the file is written beside its name, then renamed
+        raise UsageError(f"{option} {path}: {parent} is not writable; choose another place")
+
+
+def write_results(results: dict, path: Path, option: str) -> None:
+    """``results_mod.write``, as a plain error (and no stray ``.partial`` file) if it fails."""
+    try:
+        results_mod.write(results, path)
+    except OSError as exc:
+        path.with_name(path.name + ".partial").unlink(missing_ok=True)
+        raise UsageError(f"{option} {path}: cannot be written ({exc.strerror})") from exc
 
 
 def _table(rows: List[List[str]]) -> str:
@@ -64,8 +89,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     cfg = config_mod.load(args.config)
     assignment = cfg.assignment(args.assignment)
-    grade = grade_path(cfg, assignment, Path(args.submission), choose_isolation(args.isolation))
-    results_mod.write(results_mod.to_results(grade), Path(args.results))
+    results = Path(args.results)
+    check_writable(results, "--results")
+    upload = resolve(Path(args.submission), assignment.upload, assignment.sources)  # UploadError if there is none
+    grade = grade_source(cfg, assignment, upload, choose_isolation(args.isolation))
+    write_results(results_mod.to_results(grade), results, "--results")
     for line in grade.staff:
         LOG.info("%s", line)
     print(f"{args.submission}: {grade.score:g}/{assignment.total_points:g} in {grade.seconds:.1f} s -> {args.results}")
@@ -84,7 +112,11 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
         isolation = choose_isolation(args.isolation)
         if isolation.mode == "fallback":
             close_to_others([source, root / "results", root / "submission_metadata.json"])
-        grade = grade_path(cfg, assignment, root / "submission", isolation)
+        try:
+            upload = resolve(root / "submission", assignment.upload, assignment.sources)
+        except UploadError:
+            upload = Upload(None, f"nothing was uploaded: upload {assignment.upload}.")
+        grade = grade_source(cfg, assignment, upload, isolation)
         results_mod.write(results_mod.to_results(grade), out)
         for line in grade.staff:
             print(line)
@@ -97,19 +129,16 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
 
 def cmd_corpus(args: argparse.Namespace) -> int:
     """Grade the mutant corpus and print each variant's verdict; status 1 if any is wrong."""
-    from autograder.grade import corpus
+    from autograder.staff import corpus
 
     cfg = config_mod.load(args.config)
     assignment = cfg.assignment(args.assignment)
     found = corpus.variants(Path(args.corpus) if args.corpus else corpus.folder(cfg, assignment), assignment, args.problem or None)
-    isolation = choose_isolation(args.isolation)
-    if args.problem:
-        verdicts = corpus.run(cfg, assignment, found, isolation, only_problems=True)
-    else:
-        verdicts = corpus.run_parallel(cfg, assignment, found, isolation, args.jobs)
+    verdicts = corpus.run(cfg, assignment, found, choose_isolation(args.isolation), args.jobs, args.problem or None)
     rows = [["variant", "verdict", "own problem", "why"]]
     for v in verdicts:
-        own = f"{v.scores[v.variant.problem]:g}/{assignment.problem(v.variant.problem).points:g}"
+        score = v.scores.get(v.variant.problem)
+        own = f"{'-' if score is None else f'{score:g}'}/{assignment.problem(v.variant.problem).points:g}"
         rows.append([v.variant.label, "ok" if v.ok else "WRONG", own, v.reason])
     print(_table(rows))
     bad = sum(not v.ok for v in verdicts)
@@ -159,7 +188,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    top.add_argument("--config", default="grading.toml", help="path to grading.toml (default: ./grading.toml)")
+    top.add_argument("--config", default=None, help="path to grading.toml (default: $AUTOGRADER_CONFIG, else the nearest grading.toml here or above)")
     top.add_argument("-v", "--verbose", action="store_true", help="log what the grader does")
     sub = top.add_subparsers(dest="command", required=True)
     isolation_help = "auto (bubblewrap if it works, else fallback), bubblewrap, or fallback"
@@ -186,8 +215,8 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("corpus", help="grade the mutant corpus and check every verdict")
     c.add_argument("--assignment", required=True)
     c.add_argument("--corpus", default=None, help="a corpus folder with bugs/ and correct/ (default: assignments/NAME/corpus)")
-    c.add_argument("--problem", action="append", help="only variants of this problem (repeatable; grades only those problems)")
-    c.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
+    c.add_argument("--problem", action="append", help="only variants of this problem (repeatable; grades only those problems, the reference's too)")
+    c.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes, as for regrade (default: one per core)")
     c.add_argument("--isolation", default=None, help=isolation_help)
     c.set_defaults(func=cmd_corpus)
 
@@ -218,7 +247,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (ConfigError, BuildError, SandboxError, MarkerError, ExportError, SubmissionsError, StateError, PoolError) as exc:
+    except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -6,11 +6,14 @@ the closest valid key; a wrong type or value gets an error that says what it sho
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from autograder.errors import AutograderError
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -40,7 +43,7 @@ class Limits:
         return 4 * self.file_mb
 
 
-class ConfigError(Exception):
+class ConfigError(AutograderError):
     """``grading.toml`` is malformed; the message names the file, the key and the fix."""
 
 
@@ -220,13 +223,35 @@ BUILTIN_DEFAULTS: Dict[str, Any] = {
 }
 
 
-def load(path: Path) -> Config:
-    """Read and validate ``grading.toml``; raises ConfigError naming the file and the fix."""
-    path = Path(path).resolve()
+CONFIG_NAME = "grading.toml"
+CONFIG_ENV = "AUTOGRADER_CONFIG"  # names the grading.toml when the command line does not
+
+
+def find(start: Optional[Path] = None) -> Path:
+    """The grading.toml to use when none is named: ``$AUTOGRADER_CONFIG``, else the nearest
+    grading.toml in ``start`` (default: the current folder) or a folder above it, so the command
+    works from anywhere inside the repository (its root is the folder holding grading.toml)."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    raise ConfigError(
+        f"no {CONFIG_NAME} in {here} or any folder above it: run the command inside the repository, "
+        f"pass --config PATH/{CONFIG_NAME}, or set {CONFIG_ENV}=PATH/{CONFIG_NAME}"
+    )
+
+
+def load(path: Optional[Path] = None) -> Config:
+    """Read and validate ``grading.toml`` (by default the one ``find`` finds); raises ConfigError
+    naming the file and the fix."""
+    path = Path(path if path is not None else find()).resolve()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not found (run from the repository root or pass --config)") from exc
+        raise ConfigError(f"{path}: not found (pass --config PATH/{CONFIG_NAME}, or set {CONFIG_ENV}, to a grading.toml that exists)") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     allowed_top = {"defaults", "assignments"}

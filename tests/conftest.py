@@ -1,69 +1,34 @@
-"""Shared fixtures: the repository's config, a narrowed project for fast engine tests, one build."""
+"""Shared fixtures (the repository's config, a narrowed project for fast engine tests, one build)
+and the tier check: every test carries exactly one tier marker (see TIERS)."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from autograder import config as config_mod
+from autograder.grade.engine import reference_source
 
-from autograder import config as config_mod  # noqa: E402
-from autograder.grade.engine import reference_source  # noqa: E402
+# Re-exported: tests written before helpers.py import these from conftest.
+from helpers import ATTENTION_TOML, ROOT, make_project, narrowed_toml, python, run_cli, unzip  # noqa: F401
 
-def narrowed_toml(problems: list, sources: list, hidden: list | None = None, **defaults) -> str:
-    """A grading.toml with some of hw3's problems, copied from the repository's own tables (so the
-    tests grade the real points and symbols), and ``defaults`` of the test's choosing."""
-    real = {p["id"]: p for p in tomllib.loads((ROOT / "grading.toml").read_text())["assignments"]["hw3"]["problems"]}
-    lines = ["[defaults]"] + [f"{key} = {value}" for key, value in defaults.items()]
-    lines += ["", "[assignments.hw3]", 'title = "Narrowed hw3"', 'upload = "my_llm_implementation.py"', f"sources = {json.dumps(sources)}"]
-    if hidden:
-        lines.append(f"hidden = {json.dumps(hidden)}")
-    for problem_id in problems:
-        table = real[problem_id]
-        lines += ["", "[[assignments.hw3.problems]]"] + [f"{key} = {json.dumps(table[key])}" for key in ("id", "title", "points", "symbols")]
-    return "\n".join(lines) + "\n"
+# The tiers, registered in pyproject.toml ([tool.pytest.ini_options] markers); run one with -m.
+TIERS = ("unit", "e2e", "redteam", "notebook")
 
 
-# `{time_limit}` is left for str.format: tests pick the limit.
-ATTENTION_TOML = narrowed_toml(
-    ["attention_head", "multi_headed_attention", "transformer"], ["attention.py"], time_limit="{time_limit}", memory_limit=2048, max_examples=10
-)
-
-
-def python() -> str:
-    return sys.executable
-
-
-def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([python(), "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
-
-
-def make_project(tmp: Path, toml: str, hidden: tuple = ("attention.py",)) -> Path:
-    """A project folder with its own grading.toml, the repository's solutions, and the named
-    hidden-test files of hw3 (the attention problems by default)."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "grading.toml").write_text(toml, encoding="utf-8")
-    for shared in ("solutions", "requirements"):
-        if not (tmp / shared).exists():
-            (tmp / shared).symlink_to(ROOT / shared)
-    # assignments/hw3/ as in the repository, but hidden/ holds only the named files.
-    hw3 = tmp / "assignments" / "hw3"
-    (hw3 / "hidden").mkdir(parents=True, exist_ok=True)
-    for entry in (ROOT / "assignments" / "hw3").iterdir():
-        if entry.name != "hidden" and not (hw3 / entry.name).exists():
-            (hw3 / entry.name).symlink_to(entry)
-    for name in hidden:
-        if not (hw3 / "hidden" / name).exists():
-            (hw3 / "hidden" / name).symlink_to(ROOT / "assignments" / "hw3" / "hidden" / name)
-    return tmp / "grading.toml"
+@pytest.hookimpl(tryfirst=True)  # before -m deselects: a test without a tier must not vanish silently
+def pytest_collection_modifyitems(config, items):
+    wrong = []
+    for item in items:
+        tiers = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        if len(tiers) != 1:
+            wrong.append(f"  {item.nodeid}: {', '.join(tiers) or 'no tier'}")
+    if wrong:
+        raise pytest.UsageError(
+            "every test needs exactly one tier marker of " + ", ".join(TIERS) + ", but these have "
+            "none or several (add `pytestmark = pytest.mark.unit` (or e2e, redteam, notebook) at the top of the module, "
+            "or one @pytest.mark.<tier> per test in a module of mixed tiers; see 'Tests' in README.md):\n" + "\n".join(wrong)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +57,3 @@ def release_dir(tmp_path_factory) -> Path:
     done = run_cli("build", "--out", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
     return out
-
-
-def unzip(zip_path: Path, target: Path) -> Path:
-    shutil.unpack_archive(str(zip_path), str(target), "zip")
-    return target

@@ -49,9 +49,10 @@ def _split(text: str, path: str, siblings: Sequence[str]) -> Tuple[List[str], st
     return imports, rest.strip("\n")
 
 
-def merge(files: Sequence[Tuple[str, str]], header: str = "") -> str:
-    """``files`` is (name, text) in order; the merged module's text."""
-    siblings = [Path(name).stem for name, _ in files]
+def merge(files: Sequence[Tuple[str, str]], header: str = "", siblings: Sequence[str] = ()) -> str:
+    """``files`` is (name, text) in order; the merged module's text. Imports of ``files`` and of
+    the modules named in ``siblings`` (the assignment's other files, when some are missing) go."""
+    siblings = [Path(name).stem for name, _ in files] + [Path(name).stem for name in siblings]
     imports: List[str] = []
     parts: List[str] = []
     for name, text in files:

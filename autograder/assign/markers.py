@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from autograder.errors import AutograderError
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 
 
-class MarkerError(Exception):
+class MarkerError(AutograderError):
     """A nested, unterminated or misplaced marker; the message names the file and line."""
 
 

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from autograder.assign.export import merge
+from autograder.assign.export import ExportError, merge
 from autograder.assign.markers import make_stub, solution_lines
 from autograder.config import Assignment, Config
+from autograder.errors import AutograderError
 from autograder.grade.engine import Grade, grade_uploads, hidden_files, reference_source
-from autograder.grade.upload import Upload
 from autograder.notebook.course import NotebookError, course_files, has_notebook
 from autograder.sandbox import Isolation
+from autograder.uploads import Upload
 
 LOG = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ EXECUTABLE = {"setup.sh", "run_autograder"}
 LEAK_SUBSTRING_CHARS = 24  # solution lines at least this long are also caught inside other lines
 
 
-class BuildError(Exception):
+class BuildError(AutograderError):
     """The release would be wrong; nothing was written. The message says what and where."""
 
 
@@ -202,7 +203,10 @@ def make_release(config: Config, assignment: Assignment) -> Release:
     stub_files = stubs(config, assignment)
     release = Release(assignment)
     release.reference = reference_source(config, assignment)
-    release.stub_upload = merge(list(stub_files.items()), f"{assignment.upload}: the untouched stubs.")
+    try:
+        release.stub_upload = merge(list(stub_files.items()), f"{assignment.upload}: the untouched stubs.")
+    except ExportError as exc:  # a plain Exception: export.py is also the students' standalone script
+        raise BuildError(f"refusing to build {assignment.id}: the stubs do not merge: {exc}") from exc
     release.student = bundle(config, assignment, stub_files)
     release.autograder = _autograder_files(config, assignment)
     if has_notebook(config, assignment):

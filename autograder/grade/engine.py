@@ -22,13 +22,13 @@ import hypothesis.errors
 import torch
 import hypothesis.reporting
 
-from autograder.assign.export import merge
+from autograder.assign.export import ExportError, merge
 from autograder.checking.compare import CheckFailed
 from autograder.checking.registry import Check, Context
 from autograder.checking.student import MissingSymbol, Student, SubmissionError
 from autograder.config import Assignment, Config, ConfigError, Problem
-from autograder.grade.upload import Upload, resolve
 from autograder.sandbox import Isolation, Sandbox, SessionEnded, choose_isolation
+from autograder.uploads import Upload, resolve
 
 LOG = logging.getLogger(__name__)
 
@@ -77,7 +77,10 @@ class Grade:
 
 def reference_source(config: Config, assignment: Assignment) -> str:
     files = [(name, (config.root / "solutions" / name).read_text(encoding="utf-8")) for name in assignment.sources]
-    return merge(files, f"{assignment.upload}: the reference solution of {assignment.id} (staff only).")
+    try:
+        return merge(files, f"{assignment.upload}: the reference solution of {assignment.id} (staff only).")
+    except ExportError as exc:  # a plain Exception: export.py is also the students' standalone script
+        raise ConfigError(f"{config.path}: [assignments.{assignment.id}].sources: solutions/{exc}") from exc
 
 
 @lru_cache(maxsize=None)
@@ -278,6 +281,11 @@ def grade_uploads(
                 t0 = time.monotonic()
                 grade.problems.append(_grade_problem(sandbox, runnable[label], problem, checks[problem.id], ref))
                 grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")
+            cut = sandbox.output_cut_mb(runnable[label])
+            if cut is not None:  # printing is not a mistake: said once, costs nothing
+                note = f"Your code printed more than {cut} MB while it was graded: the rest of its output was discarded (this costs no points)."
+                grade.notes.append(note)
+                grade.staff.append(note)
             grade.seconds = time.monotonic() - started
             grades[label] = grade
     return grades
@@ -291,4 +299,5 @@ def grade_source(config: Config, assignment: Assignment, upload: Upload, isolati
 
 
 def grade_path(config: Config, assignment: Assignment, path: Path, isolation: Optional[Isolation] = None) -> Grade:
-    return grade_source(config, assignment, resolve(path, assignment.upload), isolation)
+    """Grade the upload at ``path``; ``UploadError`` if there is none (see ``uploads.resolve``)."""
+    return grade_source(config, assignment, resolve(path, assignment.upload, assignment.sources), isolation)

@@ -1,7 +1,7 @@
 """nbformat v4 cells with nbgrader's metadata, and a notebook written the same way every time.
 
 nbgrader (schema version 3) knows a cell by its ``grade_id``; the build names them by role, and
-``extract`` relies on the names: ``given_<file>_<n>`` (read-only given code), ``solution_...``
+``autograder.uploads.export_cell`` relies on the names: ``given_<file>_<n>`` (read-only given code), ``solution_...``
 (answer cells), ``test_<problem id>`` (graded, locked), ``helpers`` and ``export`` (read-only,
 never graded or exported). No outputs, no execution counts, sorted keys, fixed cell ids.
 """
@@ -54,7 +54,7 @@ def readonly(grade_id: str, text: str) -> Cell:
 
 
 def notebook(cells: List[Cell], settings: Dict[str, Any]) -> Dict[str, Any]:
-    """``settings`` go to the notebook metadata under ``autograder`` (``extract`` reads ``modules``)."""
+    """``settings`` go to the notebook metadata under ``autograder`` (``autograder.uploads.export_cell`` reads ``modules``)."""
     metadata = {
         "autograder": settings,
         "kernelspec": KERNELSPEC,

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from autograder.config import Assignment, Config
+from autograder.errors import AutograderError
 from autograder.grade.engine import reference_source
 from autograder.notebook import cells
-from autograder.notebook.extract import _nbx_code
 from autograder.notebook.layout import Chunk, chunks
 from autograder.notebook.visible import ProblemTests, VisibleTestError, problem_tests
+from autograder.uploads.notebook import EXPORT_CELL_FILE, code_of
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 GRADER_PREFIXES = ("autograder/", "assignments/", "solutions/")
@@ -36,7 +37,7 @@ STUB = '# YOUR CODE HERE\nraise NotImplementedError("not written yet: replace th
 _FILE_MENTION = re.compile(r"`([A-Za-z0-9_.-]+\.py)`")
 
 
-class NotebookError(Exception):
+class NotebookError(AutograderError):
     """The notebook cannot be built as asked; the message names the file and the fix."""
 
 
@@ -190,7 +191,7 @@ def build_notebook(config: Config, assignment: Assignment) -> Dict:
         f"`{assignment.upload}` next to this notebook. Upload that one file to Gradescope.\n\n"
         f"| problem | points |\n|---|---|\n{table}\n| total | {assignment.total_points:g} |"
     )))
-    export = _module_text(PACKAGE_DIR / "extract.py") + f"\n\n\n_nbx_export({notebook_name(assignment)!r}, {assignment.upload!r})"
+    export = _module_text(EXPORT_CELL_FILE) + f"\n\n\n_nbx_export({notebook_name(assignment)!r}, {assignment.upload!r})"
     out.append(cells.readonly("export", export))
     settings = {"assignment": assignment.id, "modules": siblings, "upload": assignment.upload}
     return cells.notebook(out, settings)
@@ -207,7 +208,8 @@ def _statements(source: str) -> Tuple[List[str], List[str]]:
 
 def check_same_code(config: Config, assignment: Assignment, nb: Dict) -> None:
     """The notebook's graded code must be the reference module: same imports, same statements in order."""
-    code, notes = _nbx_code(nb, notebook_name(assignment))
+    extracted = code_of(nb, notebook_name(assignment))
+    code, notes = extracted.text, extracted.notes
     ref_imports, ref_body = _statements(reference_source(config, assignment))
     nb_imports, nb_body = _statements(code)
     if notes or ref_imports != nb_imports or ref_body != nb_body:

@@ -4,12 +4,13 @@ The notebook on disk (the file the build named; under ``nbgrader autograde`` the
 whose locked cells nbgrader restored) is graded once per distinct code by ``score`` in a
 subprocess: the same checks, sandbox and scores as a Gradescope upload of that notebook or of the
 file its export cell writes. Later test cells reuse the result (kept in this module, keyed by the
-hash of the code ``extract`` takes from the notebook). The cell prints the failed checks' messages
+hash of the code ``uploads.notebook`` takes from the notebook). The cell prints the failed checks' messages
 to stdout (nbgrader scores a cell that writes to stderr as 0) and ends with the score, which
 nbgrader reads as partial credit.
 
-Imported from ``grader/`` next to the course's ``nbgrader_config.py``; standard library only here,
-so nothing of the grader runs in the kernel, which also runs the student's code.
+Imported from ``grader/`` next to the course's ``nbgrader_config.py``; standard library only here
+(and in ``autograder.uploads``), so nothing of the grader runs in the kernel, which also runs the
+student's code.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict
 
-from autograder.notebook.extract import _nbx_code, _nbx_notebook_path
+from autograder.uploads.notebook import NotebookUnreadable, code_of, find_notebook, parse
 
 _GRADED: Dict[str, Dict[str, Any]] = {}  # code hash -> the grader's answer
 
@@ -56,11 +57,11 @@ def problem_score(problem: str, timeout: float = 900.0) -> float:
     """This problem's score for the saved notebook, with its failed checks' messages printed."""
     root = grader_dir()
     assignment = (root / "ASSIGNMENT").read_text(encoding="utf-8").strip()
-    path = _nbx_notebook_path(f"{assignment}.ipynb")
+    path = find_notebook(f"{assignment}.ipynb")
     data = path.read_bytes()
     try:
-        key = hashlib.sha256(_nbx_code(json.loads(data.decode("utf-8")), path.name)[0].encode("utf-8")).hexdigest()
-    except (ValueError, RecursionError):  # not a notebook: the grader says so, once per distinct file
+        key = hashlib.sha256(code_of(parse(data, path.name), path.name).text.encode("utf-8")).hexdigest()
+    except NotebookUnreadable:  # not a notebook: the grader says so, once per distinct file
         key = hashlib.sha256(data).hexdigest()
     fresh = key not in _GRADED
     if fresh:

@@ -1,7 +1,7 @@
 """``python -m autograder.notebook.score NOTEBOOK --config grading.toml --assignment A --out OUT.json``
 
 What a test cell's hidden part runs (via ``kernel``), in its own process: the Gradescope route's
-``grade_path`` on the notebook file (so its answer and given cells, read by ``extract``), and the
+``grade_path`` on the notebook file (so its answer and given cells, read by ``autograder.uploads.notebook``), and the
 exact per-problem scores plus each check's Gradescope test entry, as JSON in ``OUT.json``. Exact,
 because ``results.json`` rounds every check to 4 decimals and the sum of those need not be the
 problem's score. Run in a subprocess, the grader never shares a process with the student's kernel.

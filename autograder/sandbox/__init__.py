@@ -1,20 +1,22 @@
 """The sandbox: runs submission code in a confined fork server and answers the grader's requests.
 
+``inside/`` holds what is copied into the sandbox and runs there (the fork server, its
+confinement, the wire format both sides speak); every other module here is the trusted host
+side, one job each: ``interpreter`` (which Python, package mirrors), ``uids`` (uid leases,
+dropping privileges, closing folders to others), ``isolation`` (bubblewrap or the fallback),
+``command`` (the bubblewrap command line and the fallback's Landlock paths), ``sweep``
+(temporary folders), ``sandbox`` and ``session`` (the fork server and one problem's session),
+``errors``.
+
 Import what the rest of the package needs from here, never from the modules inside: the
 modules are this package's own business.
 """
-from autograder.sandbox import wire
-from autograder.sandbox.runner import (
-    NOBODY,
-    START_TIMEOUT,
-    Isolation,
-    Sandbox,
-    SandboxError,
-    Session,
-    SessionEnded,
-    choose_isolation,
-    close_to_others,
-)
+from autograder.sandbox.errors import SandboxError, SessionEnded
+from autograder.sandbox.inside import wire
+from autograder.sandbox.isolation import Isolation, choose_isolation
+from autograder.sandbox.sandbox import START_TIMEOUT, Sandbox
+from autograder.sandbox.session import Session
+from autograder.sandbox.uids import NOBODY, close_to_others
 
 __all__ = [
     "NOBODY",

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
+from autograder.errors import AutograderError
+
 LOG = logging.getLogger(__name__)
 START_SECONDS = 300.0  # a worker imports torch and the grader: slow on a loaded machine, not this slow
 
 
-class PoolError(Exception):
+class PoolError(AutograderError):
     """The workers cannot start at all (the set-up is broken, not any one task)."""
 
 

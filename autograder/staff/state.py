@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from autograder.config import Assignment, Config
+from autograder.errors import AutograderError
 from autograder.grade.engine import hidden_files
 from autograder.staff.submissions import Submission, Submitter
 
@@ -27,7 +28,7 @@ SUMMARY = "summary.json"
 RESULTS = "results.json"
 
 
-class StateError(Exception):
+class StateError(AutograderError):
     """The state folder belongs to another grading set-up; the message says how to start over."""
 
 

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from autograder.errors import AutograderError
+
 LOG = logging.getLogger(__name__)
 METADATA = "submission_metadata.yml"
 FILE_SUFFIXES = (".py", ".ipynb", ".zip")
 HASH_FILE_LIMIT = 5 * 1024 * 1024  # larger files count by name and size only (the grader skips them)
 
 
-class SubmissionsError(Exception):
+class SubmissionsError(AutograderError):
     """The submissions folder cannot be read; the message names the path and the fix."""
 
 

@@ -1,10 +1,11 @@
-"""The code a notebook submits: its answer cells and given cells, in order, as one Python module.
+"""The body of a notebook's export cell: its answer and given cells, in order, as one Python module.
 
 The same function writes the upload in the notebook's last cell and reads a notebook uploaded to
 Gradescope, so a notebook and the file it exports always grade the same. This file is therefore
 the body of that cell: standard library only, imported inside the functions, and every name
 starts with ``_nbx_``, so that nothing clashes with the student's names in the kernel or stands in
-for an import the student forgot (the upload would not have it).
+for an import the student forgot (the upload would not have it). The rest of the package uses
+these functions through the public names of ``autograder.uploads.notebook``.
 
 Graded cells: answer cells (nbgrader ``solution`` cells, where students write) and the given-code
 cells (``grade_id`` ``given_...``). Never the test cells, the helpers, this export cell, or cells
@@ -104,7 +105,8 @@ def _nbx_code(notebook, name):
     ours = _nbx_ours(notebook)
     metadata = notebook.get("metadata") if isinstance(notebook.get("metadata"), dict) else {}
     settings = metadata.get("autograder") if isinstance(metadata.get("autograder"), dict) else {}
-    modules = [m for m in settings.get("modules", []) if isinstance(m, str)]
+    listed = settings.get("modules")  # written by the build; an edited notebook may hold anything
+    modules = [m for m in listed if isinstance(m, str)] if isinstance(listed, list) else []
     future, parts, notes, ignored = [], [], [], []
     for cell in code_cells:
         role = _nbx_role(cell)

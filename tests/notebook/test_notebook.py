@@ -30,10 +30,9 @@ from nbgrader.api import Gradebook
 from autograder import config as config_mod
 from autograder.assign.markers import solution_lines
 from autograder.grade.engine import reference_source
-from autograder.grade.upload import resolve
-from autograder.notebook import extract
 from autograder.notebook.course import STUB, course_files
-from conftest import ROOT
+from autograder.uploads import export_cell, resolve
+from helpers import ROOT
 
 CONFIG = config_mod.load(ROOT / "grading.toml")
 HW3 = CONFIG.assignment("hw3")
@@ -92,7 +91,7 @@ def _student_notebook(source: dict, released: dict) -> dict:
     answers = {gid: _text(c) for gid, c in _cells(source).items() if c["metadata"]["nbgrader"]["solution"]}
     for (problem, patch) in [(bug.split("__")[0], _patch(bug)) for bug in BUGS] + [("multi_headed_attention", UNWRITTEN)]:
         symbols = set(HW3.problem(problem).symbols)
-        home = [gid for gid, text in answers.items() if symbols & set(extract._nbx_defines(text))][0]
+        home = [gid for gid, text in answers.items() if symbols & set(export_cell._nbx_defines(text))][0]
         answers[home] += "\n\n\n" + patch.strip("\n") + "\n"
     by_id = _cells(nb)
     for gid, text in answers.items():
@@ -187,6 +186,7 @@ def course(release_dir, tmp_path_factory, monkeypatch_module) -> Course:
     )
 
 
+@pytest.mark.notebook
 def test_the_release_has_stubs_and_neither_solutions_nor_hidden_tests(course):
     assert sorted(p.name for p in (course.root / "release" / "hw3").iterdir()) == [NOTEBOOK]
     text = (course.root / "release" / "hw3" / NOTEBOOK).read_text()
@@ -203,6 +203,7 @@ def test_the_release_has_stubs_and_neither_solutions_nor_hidden_tests(course):
     assert all(tests[f"test_{p.id}"]["points"] == p.points and tests[f"test_{p.id}"]["locked"] for p in HW3.problems)
 
 
+@pytest.mark.notebook
 def test_autograde_gives_the_instructor_full_marks_and_the_release_zero(course):
     assert course.scores["instructor"] == {p.id: p.points for p in HW3.problems}
     assert course.scores["blank"] == {p.id: 0.0 for p in HW3.problems}
@@ -213,6 +214,7 @@ def test_autograde_gives_the_instructor_full_marks_and_the_release_zero(course):
     assert float(rows["student"]["score"]) == pytest.approx(sum(course.scores["student"].values()))
 
 
+@pytest.mark.notebook
 def test_a_test_cell_edited_by_the_student_is_graded_with_the_original_tests(course):
     assert _text(_cells(course.student)["test_neurons"]) == CLAIM
     assert course.scores["student"]["neurons"] == course.py_scores["neurons"] < 2
@@ -221,6 +223,7 @@ def test_a_test_cell_edited_by_the_student_is_graded_with_the_original_tests(cou
     assert "_visible_checks('neurons'" in restored and "problem_score('neurons'" in restored
 
 
+@pytest.mark.notebook
 def test_a_notebook_and_a_py_upload_of_the_same_code_score_the_same_on_every_problem(course):
     notebook = course.scores["student"]
     assert notebook == pytest.approx(course.py_scores, abs=1e-6)
@@ -230,6 +233,7 @@ def test_a_notebook_and_a_py_upload_of_the_same_code_score_the_same_on_every_pro
     assert notebook["multi_headed_attention"] == 0 and notebook["neurons"] > 0
 
 
+@pytest.mark.notebook
 def test_the_export_cell_writes_the_upload_that_grades_as_the_notebook(course):
     written = (course.student_dir / HW3.upload).read_text()
     # The .ipynb uploaded to Gradescope is read as exactly this code (and the test cells' hidden
@@ -250,6 +254,7 @@ def _stdout(cell: dict) -> str:
     return "".join("".join(t) if isinstance(t, list) else t for t in texts)
 
 
+@pytest.mark.notebook
 def test_a_student_running_the_notebook_sees_the_graders_messages(course):
     cells = _cells(course.run)
     unwritten = _error_text(cells["test_multi_headed_attention"])
@@ -274,6 +279,7 @@ def _cell(grade_id: str, text: str, **flags) -> dict:
     return {"cell_type": "code", "metadata": {"nbgrader": meta}, "source": text, "outputs": []}
 
 
+@pytest.mark.unit
 def test_a_notebook_upload_is_graded_from_its_answer_and_given_cells_only(tmp_path):
     nb = {
         "metadata": {"autograder": {"modules": ["attention"]}},
@@ -292,6 +298,7 @@ def test_a_notebook_upload_is_graded_from_its_answer_and_given_cells_only(tmp_pa
     assert any("helper is defined in a cell you added" in note for note in upload.notes)
 
 
+@pytest.mark.unit
 def test_the_export_refuses_a_notebook_saved_before_its_last_run(tmp_path, monkeypatch):
     nb = {"metadata": {}, "cells": [_cell("solution_a_1", "def f():\n    return 1\n", solution=True)]}
     (tmp_path / NOTEBOOK).write_text(json.dumps(nb))
@@ -301,14 +308,15 @@ def test_the_export_refuses_a_notebook_saved_before_its_last_run(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    with pytest.raises(extract._NbxExportError, match="the cell defining f differs"):
-        extract._nbx_export(NOTEBOOK, HW3.upload)
+    with pytest.raises(export_cell._NbxExportError, match="the cell defining f differs"):
+        export_cell._nbx_export(NOTEBOOK, HW3.upload)
     assert not (tmp_path / HW3.upload).exists()
     ran.append("def f():\n    return 1\n")  # after running the saved version, it exports
-    extract._nbx_export(NOTEBOOK, HW3.upload)
+    export_cell._nbx_export(NOTEBOOK, HW3.upload)
     assert "return 1" in (tmp_path / HW3.upload).read_text()
 
 
+@pytest.mark.e2e
 def test_the_course_directory_is_the_same_bytes_on_every_build(release_dir):
     folder = release_dir / "hw3" / "nbgrader"
     written = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}

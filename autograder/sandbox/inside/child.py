@@ -7,7 +7,8 @@ problem's resource limits, so that a crash, a leak or a monkeypatch in one probl
 another. The fork server relays whole frames between the grader and the live session and reports
 how a session ended, so a session that dies mid-frame never corrupts the stream.
 
-Requests arrive on fd 3 and answers leave on fd 4; fds 1 and 2 belong to the submission.
+Requests arrive on fd 3 and answers leave on fd 4; fds 1 and 2 belong to the submission: they
+are a pipe the fork server drains (``Output``), so printing never fails, however much is printed.
 
 Before a session imports the submission it confines itself (``confine.py``): it switches to the
 sandbox uid when the fork server runs as root (the fallback), restricts its filesystem with
@@ -24,7 +25,6 @@ import resource
 import select
 import signal
 import sys
-import tempfile
 import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional
@@ -36,11 +36,10 @@ import torch  # noqa: E402
 
 import confine  # noqa: E402
 import wire  # noqa: E402
+from output import Output  # noqa: E402
 
 REQUEST_FD, ANSWER_FD = 3, 4
 MODULE_NAME = "submission"
-OUTPUT_TAIL = 2000
-CONFINE_FAILED = 71  # exit status of a session that could not confine itself (runner.py knows it)
 # An error of a grader's function reaches the submission as the same built-in exception type.
 CALLBACK_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "IndexError": IndexError}
 
@@ -231,7 +230,7 @@ def _confine(request: Dict[str, Any]) -> None:
 def _run_session(request: Dict[str, Any], rfd: int, wfd: int, out: int) -> None:
     """In the forked child: limits, output capture, confinement, import, then answer until told to end."""
     os.setsid()  # its own process group, so the fork server can end it and all it started
-    _close_fds({rfd, wfd, out})
+    _close_fds({rfd, wfd, out})  # the read end of the output pipe included
     _apply_limits(dict(request.get("limits", {})))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
     _first_to_go()
@@ -242,7 +241,7 @@ def _run_session(request: Dict[str, Any], rfd: int, wfd: int, out: int) -> None:
         _confine(request)
     except confine.ConfineError as exc:  # never run unconfined; said by exit status, which no frame can forge
         os.write(2, f"sandbox: {exc}\n".encode())
-        os._exit(CONFINE_FAILED)
+        os._exit(wire.CONFINE_FAILED)
     session = Session(str(request["path"]), rfd, wfd)
     session.handle({"op": "seed", "seed": 0})  # same input, same grade: no entropy from the OS
     _answer(wfd, session.load())
@@ -273,22 +272,6 @@ def _first_to_go() -> None:
         pass
 
 
-def _output_file(folder: str) -> int:
-    """A fresh file for one session's stdout and stderr, already unlinked: the session writes to
-    it through its descriptors (capped by RLIMIT_FSIZE), and nothing is left on disk afterwards."""
-    fd, name = tempfile.mkstemp(prefix=".output-", dir=folder)
-    os.unlink(name)
-    return fd
-
-
-def _output_tail(fd: int) -> str:
-    try:
-        size = os.fstat(fd).st_size
-        return os.pread(fd, OUTPUT_TAIL * 4, max(0, size - OUTPUT_TAIL)).decode("utf-8", "replace")[-OUTPUT_TAIL:]
-    except OSError:
-        return ""
-
-
 def _cleanup(pid: int) -> None:
     """Kill what is left of a session: the session itself and everything below us (as a
     subreaper we inherit even daemons that left the session's group), then reap them."""
@@ -299,20 +282,28 @@ def _cleanup(pid: int) -> None:
     confine.kill_tree(os.getpid(), include_root=False, reap=True)
 
 
-def _ended(status: int, out: int, why: str = "") -> Dict[str, Any]:
-    return {"exit": {"code": os.waitstatus_to_exitcode(status), "output": _output_tail(out), "why": why}}
+def _ended(status: int, out: Output, why: str = "") -> Dict[str, Any]:
+    return {"exit": {"code": os.waitstatus_to_exitcode(status), **out.report(), "why": why}}
 
 
-def _forward_answer(from_child: int) -> str:
+def _forward_answer(from_child: int, out: Output) -> str:
     """Pass one whole answer from the session to the grader: "ok"; "eof" when its end of the pipe
     closed; "bad" when it sent something that is not an answer (it must not speak for the fork
-    server, say by forging the frame that reports how a session ended)."""
+    server, say by forging the frame that reports how a session ended), or an answer too large
+    or of too many items to parse (``wire.parse_frame``)."""
+    header = out.read_exact(from_child, 4)
+    if header is None:
+        return "eof"
+    size = int.from_bytes(header, "big")
+    if size > wire.MAX_ANSWER_BYTES:
+        return "bad"
+    data = out.read_exact(from_child, size)
+    if data is None:
+        return "eof"
     try:
-        answer = wire.read_frame(from_child, wire.MAX_ANSWER_BYTES)
+        answer = wire.parse_frame(data)
     except wire.WireError:
         return "bad"
-    if answer is None:
-        return "eof"
     if not isinstance(answer, dict) or len(answer) != 1 or not ({"ok", "error", "callback"} & set(answer)):
         return "bad"
     wire.write_frame(ANSWER_FD, answer)
@@ -339,12 +330,14 @@ def _stop(pid: int) -> int:
     return status
 
 
-def _relay(pid: int, to_child: int, from_child: int, out: int) -> None:
+def _relay(pid: int, to_child: int, from_child: int, out: Output) -> None:
     """Pass whole frames both ways until the session ends, then say how it ended."""
     status: Optional[int] = None
     why = ""
     while status is None:
-        ready, _, _ = select.select([REQUEST_FD, from_child], [], [], 0.05)
+        ready, _, _ = select.select([REQUEST_FD, from_child, *out.fds()], [], [], 0.05)
+        if out.read_fd in ready:
+            out.drain()
         if REQUEST_FD in ready:
             message = wire.read_frame(REQUEST_FD)
             if message is None:  # the grader is gone: nothing left to do
@@ -357,13 +350,13 @@ def _relay(pid: int, to_child: int, from_child: int, out: int) -> None:
                 wire.write_frame(to_child, message)
             except OSError:
                 pass  # the session died; its exit is reported below
-        forwarded = _forward_answer(from_child) if from_child in ready else ""
+        forwarded = _forward_answer(from_child, out) if from_child in ready else ""
         if forwarded == "ok":
             continue
         # A process that exits closes its pipe just before it can be waited for: give it a moment.
         done, raw = _wait(pid, 1.0 if forwarded == "eof" else 0.0)
         if done:
-            while select.select([from_child], [], [], 0)[0] and _forward_answer(from_child) == "ok":
+            while select.select([from_child], [], [], 0)[0] and _forward_answer(from_child, out) == "ok":
                 pass  # what the session wrote before it exited still reaches the grader
             status = raw
         elif forwarded:  # it closed its end of the pipe, or broke the protocol: stop it
@@ -373,7 +366,7 @@ def _relay(pid: int, to_child: int, from_child: int, out: int) -> None:
     os.close(to_child)
     os.close(from_child)
     ended = _ended(status, out, why)
-    os.close(out)
+    out.close()
     wire.write_frame(ANSWER_FD, ended)
 
 
@@ -404,22 +397,23 @@ def main() -> None:
         if request.get("op") != "fork":
             wire.write_frame(ANSWER_FD, _error("ProtocolError", "expected a fork request"))
             continue
-        out = _output_file(str(request["tmp"]))
+        out = Output(int(dict(request.get("limits", {})).get("file_mb", 16)) * 1024 * 1024)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
-                _run_session(request, to_child_r, from_child_w, out)  # closes the grader's stream
+                _run_session(request, to_child_r, from_child_w, out.write_fd)  # closes the grader's stream
             except BaseException:  # noqa: B036 - shown to the student as the session's last output
                 try:
                     traceback.print_exc()
                 except BaseException:  # noqa: B036 - the submission may have broken even that
                     pass
             finally:
-                os._exit(70)
+                os._exit(wire.SESSION_FAILED)
         os.close(to_child_r)
         os.close(from_child_w)
+        os.close(out.write_fd)
         _relay(pid, to_child_w, from_child_r, out)
 
 

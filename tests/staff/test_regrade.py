@@ -7,11 +7,9 @@ import base64
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -21,9 +19,9 @@ from autograder.build.release import stubs
 from autograder.grade import results as results_mod
 from autograder.grade.engine import grade_path
 from autograder.sandbox import choose_isolation
-from autograder.staff.pool import Failure, Pool
-from autograder.staff.submissions import SubmissionsError, find
-from conftest import ROOT, run_cli
+from helpers import ROOT, run_cli
+
+pytestmark = pytest.mark.e2e
 
 BUGS = ROOT / "assignments" / "hw3" / "corpus" / "bugs"
 LOOP_IN_TRANSFORMER = '''
@@ -181,44 +179,6 @@ def test_gradescope_export_names_students_and_the_report_does_not(attention_proj
     assert "&lt;student&gt;" in page  # the syntax error's quoted line is shown, anonymised
     for secret in ("Ada", "Lovelace", "Turing", "aturing", "Grace", "Hopper", "Dijkstra", "31415926", "16180339", "example.edu", "submission_10"):
         assert not re.search(rf"\b{secret}", page, re.IGNORECASE), secret
-
-
-def misbehaving_handler(_init):
-    """A pool task handler (imported by name in the spawned workers) that dies, hangs or raises on demand."""
-
-    def handle(payload):
-        if payload == "die":
-            os._exit(3)
-        if payload == "hang":
-            time.sleep(600)
-        if payload == "raise":
-            raise ValueError("boom")
-        return payload * 2
-
-    return handle
-
-
-def test_pool_survives_a_task_that_kills_hangs_or_raises_in_its_worker():
-    results = {}
-    tasks = [("a", 1), ("die", "die"), ("hang", "hang"), ("raise", "raise"), ("b", 2), ("c", 3)]
-    Pool("test_staff:misbehaving_handler", None, jobs=2, cap_seconds=3).run(tasks, results.__setitem__)
-    assert {k: results[k] for k in "abc"} == {"a": 2, "b": 4, "c": 6}
-    assert all(isinstance(results[k], Failure) for k in ("die", "hang", "raise"))
-    assert "died (exit code 3)" in results["die"].reason
-    assert "longer than the cap of 3 s" in results["hang"].reason and results["hang"].seconds >= 3
-    assert "ValueError: boom" in results["raise"].reason
-
-
-def test_finding_submissions_in_a_plain_folder(tmp_path):
-    for name in ("alice.py", "alice.zip", "carol.ipynb", "notes.txt", ".hidden.py"):
-        (tmp_path / name).write_text("x = 1\n")
-    (tmp_path / "bob").mkdir()
-    assert [s.id for s in find(tmp_path)] == ["alice.py", "alice.zip", "bob", "carol"]
-    with pytest.raises(SubmissionsError, match="unzip it first"):
-        find(tmp_path / "export.zip")
-    (tmp_path / "submission_metadata.yml").write_text("- just\n- a list\n")
-    with pytest.raises(SubmissionsError, match="expected a mapping"):
-        find(tmp_path)
 
 
 PROBE = """<script>

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from autograder import config as config_mod
-from autograder.grade import corpus
 from autograder.sandbox import choose_isolation
-from conftest import ROOT
+from autograder.staff import corpus
+from helpers import ROOT
 
 CONFIG = config_mod.load(ROOT / "grading.toml")
 CASES = [(a.id, v) for a in CONFIG.assignments for v in corpus.variants(corpus.folder(CONFIG, a), a)]
@@ -23,23 +23,26 @@ def verdicts():
     for assignment in CONFIG.assignments:
         variants = [v for a, v in CASES if a == assignment.id]
         jobs = min(2, os.cpu_count() or 1)
-        for verdict in corpus.run_parallel(CONFIG, assignment, variants, choose_isolation(), jobs):
+        for verdict in corpus.run(CONFIG, assignment, variants, choose_isolation(), jobs):
             found[(assignment.id, verdict.variant.label)] = verdict
     return found
 
 
+@pytest.mark.unit
 def test_every_problem_has_a_bug_in_the_corpus():
     for assignment in CONFIG.assignments:
         bugs = {v.problem for a, v in CASES if a == assignment.id and v.kind == "bugs"}
         assert bugs == {p.id for p in assignment.problems}, f"{assignment.id}: problems without a bug in the corpus"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("assignment, variant", CASES, ids=[f"{a}:{v.label}" for a, v in CASES])
 def test_variant_gets_its_verdict(verdicts, assignment, variant):
     verdict = verdicts[(assignment, variant.label)]
     assert verdict.ok, f"{variant.path.name}: {verdict.reason}; scores {verdict.scores}"
 
 
+@pytest.mark.unit
 def test_a_bug_that_needs_a_second_bug_names_it_and_is_judged_on_both(tmp_path):
     hw3 = next(a for a in CONFIG.assignments if a.id == "hw3")
     bugs = tmp_path / "bugs"
@@ -53,7 +56,7 @@ def test_a_bug_that_needs_a_second_bug_names_it_and_is_judged_on_both(tmp_path):
     assert "not caught on transformer" in corpus.judge(found, FakeGrade({**grade.scores, "transformer": 3.0}, full)).reason
     assert "also charged to tokenizer" in corpus.judge(found, FakeGrade({**grade.scores, "tokenizer": 1.0}, full)).reason
     (bugs / "dialogue_gpt__x.py").write_text("# corpus: also wrong: transformr\n")
-    with pytest.raises(ValueError, match="names transformr, but should name other problems"):
+    with pytest.raises(corpus.CorpusError, match="names transformr, but should name other problems"):
         corpus.variants(tmp_path, hw3)
 
 

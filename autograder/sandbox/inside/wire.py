@@ -2,7 +2,8 @@
 
 Plain data only, never pickles: every value becomes tagged JSON, arrays become raw bytes in
 base64 with their dtype and shape. The same module runs on both sides (it is copied into the
-sandbox beside ``child.py``), so it imports nothing from the ``autograder`` package.
+sandbox beside ``child.py``), so it imports nothing from the ``autograder`` package. It also
+holds the exit statuses both sides know.
 
 Frames are a 4-byte big-endian length followed by that many bytes of UTF-8 JSON.
 """
@@ -12,6 +13,7 @@ import base64
 import json
 import math
 import os
+import re
 import struct
 from typing import Any, Callable, Dict, List, Optional
 
@@ -23,11 +25,22 @@ MAX_FRAME_BYTES = 64 * 1024 * 1024  # one request or response; a larger one is r
 # values costs tens of times its size in Python objects: this bound keeps the grader's memory
 # bounded whatever the sandbox sends (the container may have only 768 MB).
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
+# JSON containers and items in one frame, counted on its bytes before it is parsed: a frame of
+# tiny values (``[{},{},...]``) costs tens of times its size once parsed, whoever wrote it. The
+# largest answer the checks ask for (10,000 draws of a sampler, as tensors) has about 60,000.
+MAX_FRAME_ITEMS = 250_000
 MAX_DEPTH = 8  # nesting of lists/tuples/dicts in one value
 MAX_ITEMS = 10_000  # elements of one list/tuple/dict
 MAX_STR = 100_000  # characters of one string
 
+# Exit statuses of a session that both sides know: the fork server reports them in its own frame,
+# which no session can forge (a session's frames may say anything).
+SESSION_FAILED = 70  # the session's own code (child.py) failed outside the submission's functions
+CONFINE_FAILED = 71  # the session could not confine itself, so it never ran the submission
+
 _HEADER = struct.Struct(">I")
+# A JSON string, escapes included (no quote can appear outside strings in valid JSON).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 # numpy cannot hold bfloat16: such tensors travel as float32 and keep their dtype's name.
 _TORCH_DTYPES: Dict[str, torch.dtype] = {
@@ -47,6 +60,10 @@ _WIRE_NUMPY = {name: ("float32" if name == "bfloat16" else name) for name in _TO
 
 class WireError(Exception):
     """A frame or value that does not follow the wire format."""
+
+
+class FrameTooLarge(WireError):
+    """A frame larger than the reader accepts: refused from its header, so the stream is unusable."""
 
 
 class Opaque:
@@ -128,10 +145,26 @@ def read_frame(fd: int, max_bytes: int = MAX_FRAME_BYTES) -> Optional[Any]:
         return None
     (size,) = _HEADER.unpack(header)
     if size > max_bytes:
-        raise WireError(f"frame of {size} bytes exceeds {max_bytes}")
+        raise FrameTooLarge(f"frame of {size} bytes exceeds {max_bytes}")
     data = read_exact(fd, size)
     if data is None:
         return None
+    return parse_frame(data)
+
+
+def count_items(data: bytes) -> int:
+    """An upper bound of the containers and items of the JSON text ``data``, from its bytes alone:
+    the brackets and commas outside strings (exact for valid JSON, cheap: no object is built)."""
+    bare = _JSON_STRING.sub(b"", data)
+    return bare.count(b"{") + bare.count(b"[") + bare.count(b",")
+
+
+def parse_frame(data: bytes) -> Any:
+    """The message in a frame's body. Refused before parsing when it holds more than
+    ``MAX_FRAME_ITEMS`` items, so that parsing costs at most a bounded multiple of the frame."""
+    items = count_items(data)
+    if items > MAX_FRAME_ITEMS:
+        raise WireError(f"frame of {items} items exceeds {MAX_FRAME_ITEMS}")
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -224,11 +257,15 @@ def _safe_repr(value: Any) -> str:
     return text[:200]
 
 
-def _array(obj: Dict[str, Any], dtype_name: str) -> np.ndarray:
-    raw = base64.b64decode(obj["data"])
-    shape = tuple(int(n) for n in obj["shape"])
+def _array(obj: Dict[str, Any], dtype_name: Any) -> np.ndarray:
+    if dtype_name not in _WIRE_NUMPY.values():
+        raise WireError(f"unknown array dtype {str(dtype_name)[:50]}")
+    if not (_type(obj["data"]) is str and _type(obj["shape"]) is list and all(_type(n) is int and 0 <= n for n in obj["shape"])):
+        raise WireError("array data must be base64 text and its shape a list of sizes")
+    raw = base64.b64decode(obj["data"], validate=True)
+    shape = tuple(obj["shape"])
     array = np.frombuffer(raw, dtype=np.dtype(dtype_name))
-    if array.size != int(np.prod(shape, dtype=np.int64)):
+    if array.size != math.prod(shape):
         raise WireError("array data does not match its shape")
     return array.reshape(shape).copy()
 
@@ -243,46 +280,87 @@ def decode(
     ``resolve`` turns a handle into the child's object, ``callback`` a grader's function into
     a function that calls it (child side only); without them, a handle stays a ``Handle`` and a
     callback is refused.
+
+    Total over any JSON value: whatever arrives (a frame written by the submission itself, say),
+    the only failure is a WireError.
     """
-    if not _isinstance(obj, dict) or "t" not in obj:
+    try:
+        return _decode(obj, resolve, callback, 0)
+    except WireError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
+        raise WireError(f"malformed value ({_type(exc).__name__}: {str(exc)[:200]})") from exc
+
+
+def _text(value: Any) -> str:
+    if _type(value) is not str:
+        raise WireError(f"expected text, got {_type(value).__name__}")
+    return value
+
+
+def _items(value: Any) -> List[Any]:
+    if _type(value) is not list or len(value) > MAX_ITEMS:
+        raise WireError(f"expected a list of at most {MAX_ITEMS} items")
+    return value
+
+
+def _decode(obj: Any, resolve: Optional[Callable[[int], Any]], callback: Optional[Callable[[int, str], Callable[..., Any]]], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise WireError("value nested too deeply")
+    if _type(obj) is not dict or "t" not in obj:
         raise WireError(f"not a tagged value: {str(obj)[:100]}")
     tag = obj["t"]
     if tag == "none":
         return None
     if tag == "bool":
-        return bool(obj["v"])
+        if _type(obj["v"]) is not bool:
+            raise WireError("a bool must be true or false")
+        return obj["v"]
     if tag == "int":
-        return int(obj["v"])
+        return int(_text(obj["v"]))
     if tag == "float":
-        return float(obj["v"])
+        return float(_text(obj["v"]))
     if tag == "str":
-        return str(obj["v"])
+        return _text(obj["v"])
     if tag == "list":
-        return [decode(item, resolve, callback) for item in obj["v"]]
+        return [_decode(item, resolve, callback, depth + 1) for item in _items(obj["v"])]
     if tag == "tuple":
-        return tuple(decode(item, resolve, callback) for item in obj["v"])
+        return tuple(_decode(item, resolve, callback, depth + 1) for item in _items(obj["v"]))
     if tag == "dict":
-        return {decode(k, resolve, callback): decode(v, resolve, callback) for k, v in obj["v"]}
+        out = {}
+        for pair in _items(obj["v"]):
+            key, value = _items(pair)  # ValueError unless a pair
+            key = _decode(key, resolve, callback, depth + 1)
+            hash(key)  # TypeError for a list, a dict, an array: not a key
+            out[key] = _decode(value, resolve, callback, depth + 1)
+        return out
     if tag == "tensor":
         name = obj["dtype"]
         if name not in _TORCH_DTYPES:
-            raise WireError(f"unknown tensor dtype {name}")
+            raise WireError(f"unknown tensor dtype {str(name)[:50]}")
         return torch.from_numpy(_array(obj, _WIRE_NUMPY[name])).to(_TORCH_DTYPES[name])
     if tag == "ndarray":
         return _array(obj, obj["dtype"])
     if tag == "npscalar":
-        return _array(obj, obj["dtype"])[()]
+        array = _array(obj, obj["dtype"])
+        if array.ndim != 0:
+            raise WireError("a numpy scalar has shape []")
+        return array[()]
     if tag == "handle":
+        if _type(obj["id"]) is not int:
+            raise WireError("a handle's id is a number")
         if resolve is not None:
-            return resolve(int(obj["id"]))
-        return Handle(int(obj["id"]), str(obj["type"]))
+            return resolve(obj["id"])
+        return Handle(obj["id"], _text(obj["type"])[:200])
     if tag == "opaque":
-        return Opaque(str(obj["type"]), str(obj["text"]))
+        return Opaque(_text(obj["type"])[:200], _text(obj["text"])[:1000])
     if tag == "callback":
         if callback is None:
             raise WireError("a grader's function cannot be sent this way")
-        return callback(int(obj["id"]), str(obj.get("name", "function"))[:100])
-    raise WireError(f"unknown tag {tag!r}")
+        if _type(obj["id"]) is not int:
+            raise WireError("a grader's function's id is a number")
+        return callback(obj["id"], str(obj.get("name", "function"))[:100])
+    raise WireError(f"unknown tag {str(tag)[:50]!r}")
 
 
 def encode_handle(handle: Handle) -> Dict[str, Any]:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from autograder import config as config_mod
 from autograder.grade.engine import hidden_files, load_checks, reference_module
-from conftest import ROOT
+from helpers import ROOT
 
 CONFIG = config_mod.load(ROOT / "grading.toml")
 PICO = CONFIG.assignment("pico-llm")
@@ -39,6 +39,7 @@ def _hidden_module(relative: str) -> ModuleType:
     return module
 
 
+@pytest.mark.unit
 def test_nucleus_sampling_is_one_solution_and_one_set_of_checks_for_both_assignments():
     hw3 = CONFIG.assignment("hw3")
     assert "sampling.py" in PICO.sources and "sampling.py" in hw3.sources
@@ -51,10 +52,11 @@ def test_nucleus_sampling_is_one_solution_and_one_set_of_checks_for_both_assignm
     assert [p for p in hidden_files(CONFIG, PICO) if p.parent.parent.name == "hw3"] == [shared]
 
 
+@pytest.mark.e2e  # not unit: hundreds of hypothesis examples through the reference (20 s on a busy machine)
 def test_reference_beam_search_stops_early_without_changing_the_answer():
     """Georgia Tech's rule on the reference: the same answer as a search to max_len, and the stop
     right after the first step where best completed >= best live (hundreds of drawn problems)."""
-    beam = _hidden_module("decoding-lab/beam.py")
+    beam = _hidden_module("decoding-lab/hidden/beam.py")
     ref = reference_module(CONFIG, LAB)
     seen = {"compared": 0, "stopped_early": 0}
 
@@ -75,6 +77,7 @@ def test_reference_beam_search_stops_early_without_changing_the_answer():
     assert seen["compared"] > 300 and seen["stopped_early"] > 50, seen
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "assignment, upload, student_files",
     [
@@ -102,6 +105,7 @@ def test_release_layout(release_dir, assignment, upload, student_files):
     assert hidden == own | extra
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("assignment", ["hw3", "pico-llm", "decoding-lab"])
 def test_autograder_zip_config_loads_with_only_its_own_solutions(release_dir, tmp_path, assignment):
     """The zip's grading.toml is cut down to its assignment: the whole file names other
@@ -122,6 +126,7 @@ def _solved_bundle(release_dir: Path, assignment: str, target: Path) -> Path:
     return target
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("assignment", ["pico-llm", "decoding-lab"])
 def test_visible_tests_fail_on_stubs_and_pass_on_the_reference(release_dir, tmp_path, assignment):
     pytest_args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
@@ -137,6 +142,7 @@ def test_visible_tests_fail_on_stubs_and_pass_on_the_reference(release_dir, tmp_
     assert exported.returncode == 0 and (solved / CONFIG.assignment(assignment).upload).is_file(), exported.stderr
 
 
+@pytest.mark.e2e
 def test_train_pico_quick_run(release_dir, tmp_path):
     bundle = _solved_bundle(release_dir, "pico-llm", tmp_path / "pico")
     done = subprocess.run(
@@ -149,6 +155,7 @@ def test_train_pico_quick_run(release_dir, tmp_path):
     assert "step" in done.stderr  # the progress bars
 
 
+@pytest.mark.notebook
 def test_scaling_study_notebook_runs_on_the_students_functions(release_dir, tmp_path):
     bundle = _solved_bundle(release_dir, "decoding-lab", tmp_path / "lab")
     written = subprocess.run([sys.executable, "scaling_study.py", "--notebook"], cwd=bundle, capture_output=True, text=True)

@@ -4,7 +4,11 @@ import subprocess
 import sys
 import zipfile
 
-from conftest import ATTENTION_TOML, ROOT, make_project, run_cli
+import pytest
+
+from helpers import ATTENTION_TOML, ROOT, make_project, run_cli
+
+pytestmark = pytest.mark.e2e
 
 
 def test_release_layout(release_dir):

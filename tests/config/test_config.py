@@ -6,7 +6,9 @@ import pytest
 from autograder import config as config_mod
 from autograder.config import ConfigError
 from autograder.grade.engine import load_checks
-from conftest import ATTENTION_TOML, ROOT, make_project
+from helpers import ATTENTION_TOML, ROOT, make_project
+
+pytestmark = pytest.mark.unit
 
 
 def load(tmp_path: Path, text: str):
@@ -66,3 +68,24 @@ def test_keys_are_documented():
     for key in ("time_limit", "memory_limit", "visibility", "symbols", "sources", "upload"):
         assert key in text
     assert (ROOT / "grading.toml").read_text().count("[[assignments.") >= 10
+
+
+def test_the_config_is_found_from_any_folder_inside_the_repository(tmp_path, monkeypatch):
+    """Without --config: $AUTOGRADER_CONFIG, else the nearest grading.toml here or above; else an
+    error that says how to name one."""
+    path = make_project(tmp_path / "repo", ATTENTION_TOML.format(time_limit=8))
+    deep = tmp_path / "repo" / "assignments" / "hw3" / "notes"
+    deep.mkdir()
+    monkeypatch.delenv(config_mod.CONFIG_ENV, raising=False)
+    monkeypatch.chdir(deep)
+    assert config_mod.find() == path
+    assert config_mod.load().root == path.parent
+    (elsewhere := tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(ConfigError, match=r"no grading.toml in .*elsewhere or any folder above it: .* pass --config PATH/grading.toml, or set AUTOGRADER_CONFIG"):
+        config_mod.find()
+    monkeypatch.setenv(config_mod.CONFIG_ENV, str(path))
+    assert config_mod.load().path == path
+    monkeypatch.setenv(config_mod.CONFIG_ENV, str(elsewhere / "grading.toml"))
+    with pytest.raises(ConfigError, match=r"elsewhere/grading.toml: not found \(pass --config"):
+        config_mod.load()
