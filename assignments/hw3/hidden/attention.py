@@ -103,10 +103,10 @@ def _scale_hint(reference: torch.nn.Module, batch: SequenceBatch, n_hidden: int,
         raw = q @ k.transpose(-2, -1)  # (B, T, T)
         if batch.mask is not None:
             raw = raw.masked_fill(batch.mask == 0, float("-inf"))
-    wrong = [
+    wrong = [  # "not scaled" first: with dim = 1 or n_hidden = 1 the other divisors are 1 too
+        (1.0, f"your scores are not scaled; divide Q K^T by sqrt(n_hidden) = sqrt({n_hidden}) = {math.sqrt(n_hidden):.4g}"),
         (math.sqrt(dim), f"your scores are divided by sqrt(dim) = sqrt({dim}); divide by sqrt(n_hidden) = sqrt({n_hidden}), the width of Q and K"),
         (float(n_hidden), f"your scores are divided by n_hidden = {n_hidden}; divide by its square root, sqrt(n_hidden) = {math.sqrt(n_hidden):.4g}"),
-        (1.0, f"your scores are not scaled; divide Q K^T by sqrt(n_hidden) = sqrt({n_hidden}) = {math.sqrt(n_hidden):.4g}"),
     ]
     if tuple(alpha.shape) == tuple(raw.shape):
         for divisor, hint in wrong:
