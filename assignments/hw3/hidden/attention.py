@@ -1,15 +1,22 @@
 """Hidden tests for Part 2: AttentionHead, MultiHeadedAttention, Transformer.
 
-Each problem is graded on its own: MultiHeadedAttention is checked against the submission's own
-heads and Transformer against the submission's own layers, so that one bug costs points once.
+Every call passes the mask argument positionally (``None`` where no mask is meant), so a forward
+declared ``(self, x, attn_mask)`` without a default, or with the mask named ``mask``, is graded
+like the handout's. Weights are loaded into the student's modules by shape and role
+(``autograder.checking.params``), not by state-dict key. Each problem is graded on its own: in a
+MultiHeadedAttention the heads', and in a Transformer the attention blocks', forward is the
+reference's, computed in the grader with the weights loaded into them
+(``autograder.checking.standins``), so that a bug in a building block costs points once, on its
+own problem, and nothing the submission raises ever drops an example.
 """
 from __future__ import annotations
 
 import math
-import hypothesis
+
 import torch
 from hypothesis import strategies as st
 
+from autograder.checking import params, standins
 from autograder.checking.compare import expect, expect_tensor, expect_type, fail
 from autograder.checking.registry import Checks, Context
 from autograder.checking.strategies import SequenceBatch, randn, sequence_batches
@@ -17,8 +24,8 @@ from autograder.checking.strategies import SequenceBatch, randn, sequence_batche
 checks = Checks()
 
 
-def _masked_args(batch: SequenceBatch) -> dict:
-    return {} if batch.mask is None else {"attn_mask": batch.mask}
+def _mask_text(batch: SequenceBatch) -> str:
+    return "None" if batch.mask is None else "mask"
 
 
 def _pair(result: object, call: str, first: str, second: str) -> tuple:
@@ -27,9 +34,8 @@ def _pair(result: object, call: str, first: str, second: str) -> tuple:
     return result[0], result[1]
 
 
-def _random_state(module: torch.nn.Module, seed: int) -> dict:
-    """Every parameter drawn afresh from a seeded generator: distinct values everywhere."""
-    return {k: randn(seed + i, *v.shape) * 0.5 for i, (k, v) in enumerate(module.state_dict().items())}
+def _hints(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 # -------------------------------------------------------------------------------------------
@@ -47,8 +53,8 @@ def head_shapes(ctx: Context) -> None:
         batch, n_hidden = case
         b, t, dim = batch.shape
         head = ctx.student.new("AttentionHead", dim, n_hidden)
-        call = f"{head.name}(x, ...)"
-        out, alpha = _pair(head(batch.x, **_masked_args(batch)), call, "out", "alpha")
+        call = f"{head.name}(x, {_mask_text(batch)})"
+        out, alpha = _pair(head(batch.x, batch.mask), call, "out", "alpha")
         expect_type(out, [torch.Tensor], "out", call)
         expect_type(alpha, [torch.Tensor], "alpha", call)
         expect(tuple(out.shape) == (b, t, n_hidden), f"out.shape={tuple(out.shape)}, but should be {(b, t, n_hidden)} [{call}]")
@@ -63,8 +69,8 @@ def head_invariants(ctx: Context) -> None:
         batch, n_hidden = case
         _, _, dim = batch.shape
         head = ctx.student.new("AttentionHead", dim, n_hidden)
-        call = f"{head.name}(x, attn_mask=mask)"
-        _, alpha = _pair(head(batch.x, attn_mask=batch.mask), call, "out", "alpha")
+        call = f"{head.name}(x, mask)"
+        _, alpha = _pair(head(batch.x, batch.mask), call, "out", "alpha")
         expect_type(alpha, [torch.Tensor], "alpha", call)
         mask = batch.mask.expand(alpha.shape) if alpha.dim() == 3 and tuple(alpha.shape[-2:]) == tuple(batch.mask.shape[-2:]) else None
         if mask is None:
@@ -89,6 +95,40 @@ def head_invariants(ctx: Context) -> None:
     ctx.forall(head_cases(need_mask=True), body)
 
 
+def _scale_hint(reference: torch.nn.Module, batch: SequenceBatch, n_hidden: int, alpha: torch.Tensor) -> str:
+    """The hint for a wrong alpha: the known wrong scale it matches, else the right formula."""
+    dim = batch.shape[2]
+    with torch.no_grad():
+        q, k = reference.W_Q(batch.x), reference.W_K(batch.x)
+        raw = q @ k.transpose(-2, -1)  # (B, T, T)
+        if batch.mask is not None:
+            raw = raw.masked_fill(batch.mask == 0, float("-inf"))
+    wrong = [  # "not scaled" first: with dim = 1 or n_hidden = 1 the other divisors are 1 too
+        (1.0, f"your scores are not scaled; divide Q K^T by sqrt(n_hidden) = sqrt({n_hidden}) = {math.sqrt(n_hidden):.4g}"),
+        (math.sqrt(dim), f"your scores are divided by sqrt(dim) = sqrt({dim}); divide by sqrt(n_hidden) = sqrt({n_hidden}), the width of Q and K"),
+        (float(n_hidden), f"your scores are divided by n_hidden = {n_hidden}; divide by its square root, sqrt(n_hidden) = {math.sqrt(n_hidden):.4g}"),
+    ]
+    if tuple(alpha.shape) == tuple(raw.shape):
+        for divisor, hint in wrong:
+            if divisor != math.sqrt(n_hidden) and torch.allclose(alpha, torch.softmax(raw / divisor, dim=-1), atol=1e-5, rtol=1e-4):
+                return hint
+    return (
+        f"alpha = softmax(Q K^T / sqrt(n_hidden)) over the last axis, with sqrt(n_hidden) = sqrt({n_hidden}) = "
+        f"{math.sqrt(n_hidden):.4g}, and masked scores removed before the softmax"
+    )
+
+
+def _bias_hint(mapping: params.ParamMap, head: str) -> str:
+    if any(key.endswith(".bias") or key == "bias" for key in mapping.missing):
+        return (
+            f"{head} has no bias in its W_Q, W_K and W_V: each must be nn.Linear(dim, n_hidden) with its bias "
+            "(bias=True, the default), so that Q = x W_Q^T + b_Q, and likewise for K and V"
+        )
+    if mapping.missing:
+        return f"{head} has no parameter of the shape of {', '.join(mapping.missing[:3])}: W_Q, W_K, W_V = nn.Linear(dim, n_hidden)"
+    return ""
+
+
 @checks.add("attention_head", "with the reference's weights, out and alpha equal softmax(QK^T/sqrt(n_hidden)) and alpha V", weight=2)
 def head_differential(ctx: Context) -> None:
     def body(case) -> None:
@@ -96,16 +136,18 @@ def head_differential(ctx: Context) -> None:
         _, _, dim = batch.shape
         torch.manual_seed(batch.seed)
         reference = ctx.ref.AttentionHead(dim, n_hidden)
-        state = _random_state(reference, batch.seed)
-        reference.load_state_dict(state)
-        with torch.no_grad():
-            want_out, want_alpha = reference(batch.x, **_masked_args(batch))
         head = ctx.student.new("AttentionHead", dim, n_hidden)
-        head.load_state_dict(state)
-        call = f"{head.name}(x{'' if batch.mask is None else ', attn_mask=mask'})"
-        out, alpha = _pair(head(batch.x, **_masked_args(batch)), call, "out", "alpha")
-        expect_tensor(alpha, want_alpha, "alpha", call, hint=f"scores are Q K^T / sqrt(n_hidden) = / {math.sqrt(n_hidden):.4g}")
-        expect_tensor(out, want_out, "out", call)
+        mapping = params.load_like(head, reference, batch.seed)
+        with torch.no_grad():
+            want_out, want_alpha = reference(batch.x, batch.mask)
+        call = f"{head.name}(x, {_mask_text(batch)})"
+        out, alpha = _pair(head(batch.x, batch.mask), call, "out", "alpha")
+        missing = _bias_hint(mapping, head.name)
+        assumed = mapping.note(head.name)
+        expect_type(alpha, [torch.Tensor], "alpha", call)
+        hint = missing or _scale_hint(reference, batch, n_hidden, alpha.to(torch.float32))
+        expect_tensor(alpha, want_alpha, "alpha", call, hint=_hints(hint, assumed))
+        expect_tensor(out, want_out, "out", call, hint=_hints(missing or "out = alpha V, with V = W_V(x)", assumed))
 
     ctx.forall(head_cases(), body)
 
@@ -116,24 +158,33 @@ def head_known_answer(ctx: Context) -> None:
         batch, n_hidden = case
         b, t, dim = batch.shape
         head = ctx.student.new("AttentionHead", dim, n_hidden)
-        state = {k: torch.zeros_like(v) for k, v in head.state_dict().items()}
+        reference = ctx.ref.AttentionHead(dim, n_hidden)
+        values = {k: torch.zeros_like(v) for k, v in reference.state_dict().items()}
+        values["W_V.weight"] = randn(batch.seed, n_hidden, dim)
+        values["W_V.bias"] = randn(batch.seed + 1, n_hidden)
+        theirs = head.state_dict()
+        expect_type(theirs, [dict], f"{head.name}.state_dict()", f"{head.name}.state_dict()")
+        mapping = params.match(theirs, [(k, tuple(v.shape)) for k, v in values.items()])
         for name in ("W_V.weight", "W_V.bias"):
-            if name not in state:
-                fail(f"{head.name}.state_dict() has no {name!r}, but should: W_V = nn.Linear(dim, n_hidden) with a bias [{head.name}.state_dict()]")
-        state["W_V.weight"] = randn(batch.seed, n_hidden, dim)
-        state["W_V.bias"] = randn(batch.seed + 1, n_hidden)
-        head.load_state_dict(state)
+            if name not in mapping.keys:
+                fail(
+                    f"{head.name}.state_dict() has no parameter for {name} (shape {tuple(values[name].shape)}), but should: "
+                    f"W_V = nn.Linear(dim, n_hidden) with a bias [{head.name}.state_dict()]\n  hint: {_bias_hint(mapping, head.name)}"
+                )
+        params.load(head, theirs, mapping, values)
         mask = batch.mask.expand(b, t, t).to(torch.float32)
         want_alpha = mask / mask.sum(-1, keepdim=True)
-        want_out = want_alpha @ (batch.x @ state["W_V.weight"].T + state["W_V.bias"])
-        call = f"{head.name}(x, attn_mask=mask) with W_Q and W_K all zero"
-        out, alpha = _pair(head(batch.x, attn_mask=batch.mask), call, "out", "alpha")
-        expect_tensor(alpha, want_alpha, "alpha", call, hint="equal scores must give equal weights over the allowed positions")
-        expect_tensor(out, want_out, "out", call)
+        want_out = want_alpha @ (batch.x @ values["W_V.weight"].T + values["W_V.bias"])
+        call = f"{head.name}(x, mask) with W_Q and W_K all zero"
+        out, alpha = _pair(head(batch.x, batch.mask), call, "out", "alpha")
+        assumed = mapping.note(head.name)
+        expect_tensor(alpha, want_alpha, "alpha", call, hint=_hints("equal scores must give equal weights over the allowed positions", assumed))
+        expect_tensor(out, want_out, "out", call, hint=_hints(_bias_hint(mapping, head.name), assumed))
 
     ctx.forall(head_cases(need_mask=True), body)
 
 
+# -------------------------------------------------------------------------------------------
 # -------------------------------------------------------------------------------------------
 # MultiHeadedAttention
 
@@ -143,16 +194,38 @@ def multi_cases(draw: st.DrawFn):
     return draw(sequence_batches()), draw(st.integers(1, 4)), draw(st.integers(1, 3))
 
 
+def _new_multi(ctx: Context, batch: SequenceBatch, n_hidden: int, heads: int) -> standins.Built:
+    """The student's MultiHeadedAttention with the reference's weights; each head's forward is the
+    reference head's, with that head's weights, computed in the grader."""
+    dim = batch.shape[2]
+    mha = ctx.student.new("MultiHeadedAttention", dim, n_hidden, heads)
+    torch.manual_seed(batch.seed)
+    reference = ctx.ref.MultiHeadedAttention(dim, n_hidden, heads)
+    return standins.build(ctx.student, mha, reference, "AttentionHead", 2, heads, batch.seed, batch.shape, lambda r, i: r.heads[i], True)
+
+
+def _compare_multi(built: standins.Built, batch: SequenceBatch, heads: int) -> None:
+    mha = built.module
+    with torch.no_grad():
+        want_out, want_alphas = built.reference(batch.x, batch.mask)
+    built.reset()
+    call = f"{mha.name}(x, {_mask_text(batch)})"
+    out, alphas = _pair(mha(batch.x, batch.mask), call, "out", "alphas")
+    expect_type(out, [torch.Tensor], "out", call)
+    expect_type(alphas, [torch.Tensor], "alphas", call)
+    expect_tensor(out, want_out, "out", call, hint=built.hint(batch.mask, "concatenate the heads' outputs on the last axis, in head order, then apply W_O"))
+    expect_tensor(alphas, want_alphas, "alphas", call, hint=built.hint(batch.mask, "alphas[:, h] is head h's alpha: stack them on axis 1"))
+
+
 @checks.add("multi_headed_attention", "out has shape (B, T, dim) and alphas (B, num_heads, T, T)")
 def multi_shapes(ctx: Context) -> None:
     def body(case) -> None:
         batch, n_hidden, heads = case
         b, t, dim = batch.shape
-        mha = ctx.student.new("MultiHeadedAttention", dim, n_hidden, heads)
-        for i in range(heads):  # a head that raises is AttentionHead's problem, not this one's
-            ctx.prerequisite(mha.attr(f"heads.{i}"), batch.x, **_masked_args(batch))
-        call = f"{mha.name}(x, ...)"
-        out, alphas = _pair(mha(batch.x, **_masked_args(batch)), call, "out", "alphas")
+        built = _new_multi(ctx, batch, n_hidden, heads)
+        mha = built.module
+        call = f"{mha.name}(x, {_mask_text(batch)})"
+        out, alphas = _pair(mha(batch.x, batch.mask), call, "out", "alphas")
         expect_type(out, [torch.Tensor], "out", call)
         expect_type(alphas, [torch.Tensor], "alphas", call)
         expect(tuple(out.shape) == (b, t, dim), f"out.shape={tuple(out.shape)}, but should be {(b, t, dim)} [{call}]")
@@ -165,32 +238,11 @@ def multi_shapes(ctx: Context) -> None:
     ctx.forall(multi_cases(), body)
 
 
-def _check_distinct(obj, what: str, container: str) -> None:
-    """Load distinct values into every parameter and read them back: if ``container``'s items 0 and
-    1 then hold equal values, they are one module listed twice."""
-    state = obj.state_dict()
-    call = f"{obj.name}.load_state_dict(state); {obj.name}.state_dict()"
-    expect_type(state, [dict], f"{obj.name}.state_dict()", call)
-    fresh = {k: randn(1000 + i, *v.shape) for i, (k, v) in enumerate(state.items()) if isinstance(v, torch.Tensor)}
-    obj.load_state_dict(fresh)
-    back = obj.state_dict()
-    first, second = f"{container}.0.", f"{container}.1."
-    pairs = [(k, second + k[len(first):]) for k in fresh if k.startswith(first)]
-    expect(bool(pairs), f"{obj.name}.state_dict() has no keys starting with {first!r}, but should: {container} holds the {what}s [{call}]")
-    for key, twin in pairs:
-        if twin in back and torch.equal(back[key], back[twin]):
-            fail(
-                f"{obj.name}.state_dict()[{key!r}] equals [{twin!r}] after loading different values into them, "
-                f"but should not: every {what} must be its own module [{call}]",
-            )
-
-
 @checks.add("multi_headed_attention", "every head is a distinct AttentionHead with its own weights")
 def multi_distinct(ctx: Context) -> None:
     def body(case) -> None:
         batch, n_hidden, heads = case
-        mha = ctx.student.new("MultiHeadedAttention", batch.shape[2], n_hidden, max(heads, 2))
-        _check_distinct(mha, "head", "heads")
+        _compare_multi(_new_multi(ctx, batch, n_hidden, max(heads, 2)), batch, max(heads, 2))
 
     ctx.forall(multi_cases(), body, max_examples=3)
 
@@ -199,21 +251,7 @@ def multi_distinct(ctx: Context) -> None:
 def multi_composition(ctx: Context) -> None:
     def body(case) -> None:
         batch, n_hidden, heads = case
-        mha = ctx.student.new("MultiHeadedAttention", batch.shape[2], n_hidden, heads)
-        args = _masked_args(batch)
-        pieces = [
-            _pair(ctx.prerequisite(mha.attr(f"heads.{i}"), batch.x, **args), f"{mha.name}.heads[{i}](x)", "out", "alpha")
-            for i in range(heads)
-        ]
-        state = mha.state_dict()
-        for key in ("W_O.weight", "W_O.bias"):
-            expect(key in state, f"{mha.name}.state_dict() has no {key!r}, but should: W_O = nn.Linear(num_heads * n_hidden, dim)")
-        want_out = torch.cat([p[0] for p in pieces], dim=-1) @ state["W_O.weight"].T + state["W_O.bias"]
-        want_alphas = torch.stack([p[1] for p in pieces], dim=1)
-        call = f"{mha.name}(x{'' if batch.mask is None else ', attn_mask=mask'})"
-        out, alphas = _pair(mha(batch.x, **args), call, "out", "alphas")
-        expect_tensor(out, want_out, "out", call, hint="concatenate the heads' outputs on the last axis, in head order, then apply W_O")
-        expect_tensor(alphas, want_alphas, "alphas", call, hint="alphas[:, h] is head h's alpha")
+        _compare_multi(_new_multi(ctx, batch, n_hidden, heads), batch, heads)
 
     ctx.forall(multi_cases(), body)
 
@@ -228,44 +266,44 @@ def transformer_cases(draw: st.DrawFn):
     return batch, draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
 
 
-def _new_transformer(ctx: Context, case):
-    batch, attn_dim, mlp_dim, heads, layers = case
-    return ctx.student.new("Transformer", batch.shape[2], attn_dim, mlp_dim, heads, layers)
+def _new_transformer(ctx: Context, case, layers: int = 0) -> standins.Built:
+    """The student's Transformer with the reference's weights; each layer's MultiHeadedAttention
+    runs the reference's forward, with that layer's weights, in the grader."""
+    batch, attn_dim, mlp_dim, heads, drawn = case
+    layers = layers or drawn
+    dim = batch.shape[2]
+    model = ctx.student.new("Transformer", dim, attn_dim, mlp_dim, heads, layers)
+    torch.manual_seed(batch.seed)
+    reference = ctx.ref.Transformer(dim, attn_dim, mlp_dim, heads, layers)
+    return standins.build(ctx.student, model, reference, "MultiHeadedAttention", 3, layers, batch.seed, batch.shape, lambda r, i: r.layers[i].attn, False)
 
 
-def _own_layers(ctx: Context, model, batch: SequenceBatch, layers: int) -> tuple:
-    """The submission's own layers applied one by one: (x, stacked alphas), or the example is dropped."""
-    args = _masked_args(batch)
-    x = batch.x
-    collected = []
-    for i in range(layers):
-        step = f"{model.name}.layers[{i}](x{'' if batch.mask is None else ', attn_mask=mask'})"
-        x, alphas = _pair(ctx.prerequisite(model.attr(f"layers.{i}"), x, **args), step, "x", "alphas")
-        if not (isinstance(x, torch.Tensor) and isinstance(alphas, torch.Tensor) and x.shape == batch.x.shape):
-            hypothesis.reject()  # the layers (MultiHeadedAttention) are broken: not this problem's to judge
-        collected.append(alphas)
-    return x, torch.stack(collected, dim=1)
+def _compare_transformer(built: standins.Built, batch: SequenceBatch) -> None:
+    model = built.module
+    with torch.no_grad():
+        want_out, want_attn = built.reference(batch.x, batch.mask, True)
+    built.reset()
+    call = f"{model.name}(x, {_mask_text(batch)}, True)"
+    out, attn = _pair(model(batch.x, batch.mask, True), call, "out", "attn")
+    expect_tensor(out, want_out, "out", call, hint=built.hint(batch.mask, "pass x through every layer in order, each with the same attn_mask"))
+    expect_tensor(attn, want_attn, "attn", call, hint=built.hint(batch.mask, "attn[:, l] is layer l's alphas: stack them on axis 1"))
 
 
 @checks.add("transformer", "out has shape (B, T, dim); attention (B, num_layers, ...) only if return_attn")
 def transformer_shapes(ctx: Context) -> None:
     def body(case) -> None:
-        batch, _, _, _, layers = case
+        batch, _, _, heads, layers = case
         b, t, dim = batch.shape
-        model = _new_transformer(ctx, case)
-        _, want = _own_layers(ctx, model, batch, layers)
-        call = f"{model.name}(x, ..., return_attn=True)"
-        out, attn = _pair(model(batch.x, return_attn=True, **_masked_args(batch)), call, "out", "attn")
+        model = _new_transformer(ctx, case).module
+        call = f"{model.name}(x, {_mask_text(batch)}, True)"
+        out, attn = _pair(model(batch.x, batch.mask, True), call, "out", "attn")
         expect_type(out, [torch.Tensor], "out", call)
         expect(tuple(out.shape) == (b, t, dim), f"out.shape={tuple(out.shape)}, but should be {(b, t, dim)} [{call}]")
         expect_type(attn, [torch.Tensor], "attn", call)
-        expect(
-            tuple(attn.shape) == tuple(want.shape),
-            f"attn.shape={tuple(attn.shape)}, but should be {tuple(want.shape)} [{call}]",
-            "stack the layers' alphas on axis 1",
-        )
-        call = f"{model.name}(x, ...)"
-        _, none = _pair(model(batch.x, **_masked_args(batch)), call, "out", "attn")
+        want = (b, layers, heads, t, t)
+        expect(tuple(attn.shape) == want, f"attn.shape={tuple(attn.shape)}, but should be {want} [{call}]", "stack the layers' alphas on axis 1")
+        call = f"{model.name}(x, {_mask_text(batch)}, False)"
+        _, none = _pair(model(batch.x, batch.mask, False), call, "out", "attn")
         expect(none is None, f"attn={type(none).__name__}, but should be None when return_attn is False [{call}]")
 
     ctx.forall(transformer_cases(), body)
@@ -274,9 +312,7 @@ def transformer_shapes(ctx: Context) -> None:
 @checks.add("transformer", "every layer is a distinct AttentionResidual with its own weights")
 def transformer_distinct(ctx: Context) -> None:
     def body(case) -> None:
-        batch, attn_dim, mlp_dim, heads, _ = case
-        model = ctx.student.new("Transformer", batch.shape[2], attn_dim, mlp_dim, heads, 2)
-        _check_distinct(model, "layer", "layers")
+        _compare_transformer(_new_transformer(ctx, case, layers=2), case[0])
 
     ctx.forall(transformer_cases(), body, max_examples=3)
 
@@ -284,12 +320,6 @@ def transformer_distinct(ctx: Context) -> None:
 @checks.add("transformer", "out and attention equal the layers applied in order, each given the mask", weight=2)
 def transformer_composition(ctx: Context) -> None:
     def body(case) -> None:
-        batch, _, _, _, layers = case
-        model = _new_transformer(ctx, case)
-        want_out, want_attn = _own_layers(ctx, model, batch, layers)
-        call = f"{model.name}(x{'' if batch.mask is None else ', attn_mask=mask'}, return_attn=True)"
-        out, attn = _pair(model(batch.x, return_attn=True, **_masked_args(batch)), call, "out", "attn")
-        expect_tensor(out, want_out, "out", call, hint="pass x through every layer in order, each with the same attn_mask")
-        expect_tensor(attn, want_attn, "attn", call, hint="attn[:, l] is layer l's alphas")
+        _compare_transformer(_new_transformer(ctx, case), case[0])
 
     ctx.forall(transformer_cases(), body)

@@ -1,29 +1,27 @@
 """Hidden tests for Part 4: MyTokenizer, DialogueGPT and DialogueLoss.
 
-DialogueGPT runs the submission's own Transformer (Part 2). So that a bug there is charged to
-Part 2 only, DialogueGPT is compared with the submission's own ``transformer`` and ``head``
-applied to the embeddings (composition), and whenever a behavioural property fails, the
-submission's own Transformer is examined first: if it raises, or is itself not causal under a
-causal mask, the example is not this problem's to judge and passes. One exception keeps that
-rule from hiding a DialogueGPT bug: when the Transformer raises under any causal mask but the
-logits are exactly what it gives with no mask at all, DialogueGPT passed no mask, and that is
-charged here.
+DialogueGPT contains the submission's own Transformer (Part 2). So that a bug there is charged
+to Part 2 only, the forward of the Transformer inside a DialogueGPT is the reference
+Transformer's, computed in the grader with seeded weights (``autograder.checking.standins``);
+the rest of the model gets the reference's weights, loaded by shape and role
+(``autograder.checking.params``). DialogueGPT's own code (embeddings, positions, the mask it
+passes, the head) then decides every check, and nothing the submission raises drops an example.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 from nltk.tokenize import word_tokenize
 
+from autograder.checking import standins
 from autograder.checking.compare import expect, expect_equal, expect_tensor, expect_type, fail
 from autograder.checking.registry import Checks, Context
 from autograder.checking.strategies import MAX_SEED, randn, seeded
-from autograder.checking.student import SubmissionError
 
 checks = Checks()
 
@@ -216,77 +214,31 @@ def _values(t: torch.Tensor) -> str:
     return "[" + ", ".join(f"{float(v):.6g}" for v in t.reshape(-1)) + "]"
 
 
-def _forget_calls_since(ctx: Context, mark: int) -> None:
-    """Drop from the reproducer the read-only calls made only to word a failure message."""
-    del ctx.student.log[mark:]
-
-
-def _randomise(module, seed: int) -> None:
-    """Distinct seeded values in the weights and biases of every layer, whatever the submission's
-    layout. Other entries of the state (a registered causal-mask buffer, say) are left alone."""
-    state = module.state_dict()
-    expect_type(state, [dict], f"{module.name}.state_dict()", f"{module.name}.state_dict()")
-    fresh = {}
-    for i, (key, value) in enumerate(state.items()):
-        layer_parameter = "." in key and key.rsplit(".", 1)[1] in ("weight", "bias")
-        if layer_parameter and isinstance(value, torch.Tensor) and value.is_floating_point():
-            fresh[key] = randn(seed + i, *value.shape)
-        else:
-            fresh[key] = value
-    module.load_state_dict(fresh)
-
-
-def _new_gpt(ctx: Context, case: GPTCase):
+def _new_gpt(ctx: Context, case: GPTCase) -> standins.Built:
+    """The student's DialogueGPT with the reference's seeded weights loaded by shape and role, and
+    its Transformer's forward replaced by the reference Transformer's, computed in the grader: a
+    Transformer bug is Part 2's, and what DialogueGPT passes it (the mask) is recorded here."""
     model = ctx.student.new("DialogueGPT", *case.args)
-    _randomise(model, case.seed)
+    torch.manual_seed(case.seed)
+    reference = ctx.ref.DialogueGPT(*case.args)
+    shape = (case.batch, case.length, case.dim)
+    built = standins.build(
+        ctx.student, model, reference, "Transformer", 1, 1, case.seed, shape, lambda r, i: r.transformer, False, flag=True, scale=1.0
+    )
     model.attr("eval")()  # deterministic even if the submission adds dropout
-    return model
+    reference.eval()
+    return built
 
 
 def _causal(length: int) -> torch.Tensor:
     return torch.tril(torch.ones(length, length))
 
 
-def _transformer_out(model, h: torch.Tensor, mask: Optional[torch.Tensor], return_attn: bool = False) -> Optional[torch.Tensor]:
-    """The submission's own ``model.transformer(h, attn_mask=mask)[0]``, or None if it raises or
-    does not return (out, attn) with out of h's shape."""
-    try:
-        kwargs = {"attn_mask": mask, "return_attn": True} if return_attn else {"attn_mask": mask}
-        result = model.attr("transformer")(h, **kwargs)
-    except SubmissionError:
-        return None
-    if not (isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[0], torch.Tensor)):
-        return None
-    out = result[0]
-    return out if tuple(out.shape) == tuple(h.shape) else None
-
-
-def _transformer_broken(ctx: Context, model, case: GPTCase) -> bool:
-    """Whether the submission's own Transformer fails under a causal mask (Part 2's to judge).
-
-    A Transformer that cannot run even without a mask leaves nothing of DialogueGPT to grade: the
-    example is dropped, as for any building block that raises (``ctx.prerequisite``), and if that
-    happens on every example the check says so. One that runs without a mask but fails with a
-    causal one mishandles masks, a Part 2 bug: then True, and the example passes.
-    """
-    h = randn(case.seed + 7, case.batch, case.length, case.dim)
-    ctx.prerequisite(model.attr("transformer"), h)
-    mask = _causal(case.length)
-    return _transformer_out(model, h, mask) is None or _transformer_out(model, h, mask, return_attn=True) is None
-
-
-def _logits(ctx: Context, model, ids: torch.Tensor, case: GPTCase, call: str) -> Optional[torch.Tensor]:
-    """The logits of ``model(ids)``, checked; None when the submission's Transformer is to blame."""
-    try:
-        result = model(ids)
-    except SubmissionError:
-        if _transformer_broken(ctx, model, case):
-            return None
-        raise
+def _logits(built: standins.Built, ids: torch.Tensor, case: GPTCase, call: str) -> torch.Tensor:
+    """The logits of ``model(ids)``, checked to be (B, T, vocab_size)."""
+    built.reset()
+    result = built.module(ids)
     want = (int(ids.shape[0]), int(ids.shape[1]), case.vocab)
-    ok = isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[0], torch.Tensor) and tuple(result[0].shape) == want
-    if not ok and _transformer_broken(ctx, model, case):
-        return None
     expect_type(result, [tuple, list], "the result", call)
     expect(len(result) == 2, f"len(result)={len(result)}, but should be 2 (logits, alphas) [{call}]")
     logits = result[0]
@@ -299,11 +251,57 @@ def _logits(ctx: Context, model, ids: torch.Tensor, case: GPTCase, call: str) ->
     return logits
 
 
+def _mask_hint(built: standins.Built, length: int) -> str:
+    """What the mask DialogueGPT gave its Transformer says about a wrong output ("" if it was causal)."""
+    masks = built.stand_ins[0].masks
+    if not masks:
+        return "your forward never called self.transformer: run the embeddings through it, then the head"
+    given = masks[-1]
+    if given is None:
+        return (
+            "your forward calls self.transformer with attn_mask=None, so every position sees the future: "
+            "pass attn_mask=torch.tril(torch.ones(T, T)), 1 where row i may attend to column j <= i"
+        )
+    allowed = (given != 0).expand(given.shape[:-2] + (length, length))
+    if torch.equal(allowed, (_causal(length) != 0).expand(allowed.shape)):
+        return ""
+    patterns = [
+        (torch.triu(torch.ones(length, length)) != 0, "your mask is upper-triangular (torch.triu): row i must allow columns j <= i, the lower triangle (torch.tril)"),
+        (
+            torch.triu(torch.ones(length, length), diagonal=1) != 0,
+            "your mask is 1 on the future (PyTorch's triu(..., diagonal=1) convention), but here 1 means may attend: pass torch.tril(torch.ones(T, T))",
+        ),
+    ]
+    for pattern, hint in patterns:
+        if torch.equal(allowed, pattern.expand(allowed.shape)):
+            return hint
+    return "the mask passed to self.transformer is not causal: row i must allow exactly the columns j <= i"
+
+
+def _diagnose_gpt(built: standins.Built, ids: torch.Tensor, logits: torch.Tensor, case: GPTCase) -> str:
+    """Which known mistake the logits match (computed here, with the reference's blocks)."""
+    hint = _mask_hint(built, case.length)
+    if hint:
+        return hint
+    if torch.isnan(logits).any():
+        return "your logits contain NaN: some row of your mask allows no position at all (softmax over nothing)"
+    ref = built.reference
+    with torch.no_grad():
+        tokens_only = ref.head(ref.transformer(ref.token_embeddings(ids), attn_mask=_causal(case.length))[0])
+    if tuple(tokens_only.shape) == tuple(logits.shape) and torch.allclose(logits, tokens_only, atol=1e-5, rtol=1e-4):
+        return "your logits match no positional embedding: add pos_embeddings(torch.arange(T)) to the token embeddings"
+    return _hints("add token and positional embeddings, run the Transformer with a causal mask (1 where j <= i), then the head", built.mapping.note(built.module.name))
+
+
+def _hints(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
 @checks.add("dialogue_gpt", "forward returns (logits, alphas) with logits of shape (B, T, vocab_size)")
 def gpt_shapes(ctx: Context) -> None:
     def body(case: GPTCase) -> None:
-        model = _new_gpt(ctx, case)
-        _logits(ctx, model, case.ids(), case, f"{model.name}(input_ids)")
+        built = _new_gpt(ctx, case)
+        _logits(built, case.ids(), case, f"{built.module.name}(input_ids)")
 
     ctx.forall(gpt_cases(), body, max_examples=10)
 
@@ -314,57 +312,34 @@ def causal_cases(draw: st.DrawFn):
     return case, draw(st.integers(1, case.length - 1))
 
 
-def _transformer_causal(model, case: GPTCase, first: int) -> bool:
-    """Whether the submission's own Transformer, given a causal mask, keeps positions < first
-    independent of the inputs at positions >= first."""
-    h = randn(case.seed + 11, case.batch, case.length, case.dim)
-    h2 = h.clone()
-    h2[:, first:] = randn(case.seed + 12, case.batch, case.length - first, case.dim)
-    out = _transformer_out(model, h, _causal(case.length))
-    out2 = _transformer_out(model, h2, _causal(case.length))
-    if out is None or out2 is None:
-        return False
-    return bool(torch.allclose(out[:, :first], out2[:, :first], atol=1e-5, rtol=1e-4))
-
-
 @checks.add("dialogue_gpt", "causal: changing later tokens never changes the logits at earlier positions", weight=2)
 def gpt_causal(ctx: Context) -> None:
     def body(example) -> None:
         case, first = example
-        model = _new_gpt(ctx, case)
+        built = _new_gpt(ctx, case)
+        model = built.module
         ids = case.ids()
         changed = ids.clone()
         later = case.ids(offset=1)[:, first:]
         later[:, 0] = (ids[:, first] + 1 + later[:, 0] % (case.vocab - 1)) % case.vocab  # differs for sure
         changed[:, first:] = later
-        before = _logits(ctx, model, ids, case, f"{model.name}(ids)")
-        if before is None:
-            return
+        before = _logits(built, ids, case, f"{model.name}(ids)")
         later_text = f"position {first}" if first == case.length - 1 else f"positions {first}..{case.length - 1}"
         call = f"{model.name}(ids2) where ids2 differs from ids only at {later_text}"
-        after = _logits(ctx, model, changed, case, call)
-        if after is None:
-            return
+        after = _logits(built, changed, case, call)
         diff = (after[:, :first] - before[:, :first]).abs().amax(dim=-1)  # (B, first)
         # A masked weight is exactly 0, so earlier positions compute exactly the same numbers.
         bad = ~(diff <= 1e-6 + 1e-5 * before[:, :first].abs().amax(dim=-1))
         if not bad.any():
             return
-        mark = len(ctx.student.log)
-        if not _transformer_causal(model, case, first):
-            if _passes_no_mask(model, ids, before, case):
-                _forget_calls_since(ctx, mark)
-                fail(_NO_MASK.format(call=f"{model.name}(ids)"))
-            return  # the submission's Transformer leaks the future itself: Part 2's to judge
-        _forget_calls_since(ctx, mark)
         b, i = (int(v) for v in bad.nonzero()[0])
+        hint = _mask_hint(built, case.length) or "pass the Transformer a causal mask, 1 where row i may attend to column j, i.e. j <= i (torch.tril of ones)"
         fail(
             f"logits[{b}, {i}] changed when only the tokens at {later_text} changed, but should not: "
             f"position {i} may only see tokens 0..{i} [{call}]\n"
             f"  {model.name}(ids)[0][{b}, {i}]:  {_values(before[b, i])}\n"
             f"  {model.name}(ids2)[0][{b}, {i}]: {_values(after[b, i])}\n"
-            "  hint: pass the Transformer a causal mask, 1 where row i may attend to column j, i.e. j <= i "
-            "(torch.tril of ones)"
+            f"  hint: {hint}"
         )
 
     ctx.forall(causal_cases(), body)
@@ -380,12 +355,10 @@ def repeated_cases(draw: st.DrawFn):
 def gpt_positions(ctx: Context) -> None:
     def body(example) -> None:
         case, tokens = example
-        model = _new_gpt(ctx, case)
+        built = _new_gpt(ctx, case)
         ids = torch.tensor(tokens, dtype=torch.long)[:, None].expand(case.batch, case.length).contiguous()
-        call = f"{model.name}(ids) with ids = {ids.tolist()}, one token repeated in each row"
-        logits = _logits(ctx, model, ids, case, call)
-        if logits is None:
-            return
+        call = f"{built.module.name}(ids) with ids = {ids.tolist()}, one token repeated in each row"
+        logits = _logits(built, ids, case, call)
         first = logits[:, :1].expand_as(logits)
         same = torch.isclose(logits, first, atol=1e-5, rtol=1e-4).all()
         if same:
@@ -398,124 +371,24 @@ def gpt_positions(ctx: Context) -> None:
     ctx.forall(repeated_cases(), body, max_examples=10)
 
 
-def _mask_forms(batch: int, length: int) -> List[Tuple[str, torch.Tensor]]:
-    tril = _causal(length)
-    return [
-        ("torch.tril(torch.ones(T, T))", tril),
-        ("a (T, T) bool causal mask", tril.bool()),
-        ("a (B, T, T) causal mask", tril.expand(batch, length, length).contiguous()),
-        ("a (B, T, T) bool causal mask", tril.bool().expand(batch, length, length).contiguous()),
-    ]
-
-
 @checks.add(
     "dialogue_gpt",
-    "logits equal head(transformer(token_embeddings(ids) + pos_embeddings(0..T-1), causal mask)) through your own transformer and head",
+    "with the reference's weights, logits equal head(transformer(token_embeddings(ids) + pos_embeddings(0..T-1), causal mask))",
     weight=2,
 )
 def gpt_composition(ctx: Context) -> None:
     def body(case: GPTCase) -> None:
-        model = _new_gpt(ctx, case)
+        built = _new_gpt(ctx, case)
         ids = case.ids()
-        call = f"{model.name}(ids)"
-        logits = _logits(ctx, model, ids, case, call)
-        if logits is None:
+        call = f"{built.module.name}(ids)"
+        logits = _logits(built, ids, case, call)
+        with torch.no_grad():
+            want = built.reference(ids)[0]
+        if torch.allclose(logits.to(torch.float64), want.to(torch.float64), atol=1e-5, rtol=1e-4):
             return
-        called = len(ctx.student.log)
-        state = model.state_dict()
-        for key, shape in (("token_embeddings.weight", (case.vocab, case.dim)), ("pos_embeddings.weight", (case.max_n, case.dim))):
-            layer = key.split(".")[0]
-            rows = "vocab_size" if layer == "token_embeddings" else "max_N"
-            expect(
-                key in state and isinstance(state[key], torch.Tensor) and tuple(state[key].shape) == shape,
-                f"{model.name}.state_dict() has no {key!r} of shape {shape}, but should: "
-                f"{layer} = nn.Embedding({rows}, dim) [{model.name}.state_dict()]",
-            )
-        h = state["token_embeddings.weight"][ids] + state["pos_embeddings.weight"][: case.length]  # (B, T, dim)
-        # The submission passes its own form of causal mask (float or bool, (T, T) or (B, T, T)); all
-        # are right, so the logits must match the submission's transformer under one of them.
-        wanted = []
-        for text, mask in _mask_forms(case.batch, case.length):
-            out = _transformer_out(model, h, mask)
-            if out is None:
-                continue
-            want = model.attr("head")(out)
-            if isinstance(want, torch.Tensor) and tuple(want.shape) == tuple(logits.shape):
-                if torch.allclose(logits.to(torch.float64), want.to(torch.float64), atol=1e-5, rtol=1e-4):
-                    return
-                wanted.append((text, want, len(ctx.student.log)))
-        if not wanted:
-            if _passes_no_mask(model, ids, logits, case):
-                _forget_calls_since(ctx, called)
-                fail(_NO_MASK.format(call=call))
-            return  # the submission's own transformer cannot be run on these embeddings: Part 2's to judge
-        text, want, mark = wanted[0]
-        hint = _diagnose_gpt(model, h, state, ids, logits, case)
-        _forget_calls_since(ctx, mark)
-        where = (
-            f"{call} compared with {model.name}.head({model.name}.transformer(h, attn_mask={text})[0]), "
-            f"h = token_embeddings.weight[ids] + pos_embeddings.weight[:T]"
-        )
-        if torch.isnan(logits).any():
-            index = [int(v) for v in torch.isnan(logits).nonzero()[0]]
-            fail(f"logits{index}=nan, but should be {float(want[tuple(index)]):.6g} [{where}]\n  hint: {hint}")
-        expect_tensor(logits, want, "logits", where, hint=hint)
+        expect_tensor(logits, want, "logits", call, hint=_diagnose_gpt(built, ids, logits, case))
 
     ctx.forall(gpt_cases(), body, max_examples=12)
-
-
-_NO_MASK = (
-    "logits equal head(transformer(h, attn_mask=None)[0]): DialogueGPT passes no causal mask, so every "
-    "position sees the future [{call}]\n"
-    "  (your Transformer raises when it is given a causal mask: Part 2 grades that, but DialogueGPT must "
-    "still pass one)\n"
-    "  hint: pass attn_mask=torch.tril(torch.ones(T, T)), 1 where row i may attend to column j <= i"
-)
-
-
-def _passes_no_mask(model, ids: torch.Tensor, logits: torch.Tensor, case: GPTCase) -> bool:
-    """Whether the submission's Transformer raises under every form of causal mask, yet ``logits``
-    are exactly what it gives with no mask: then DialogueGPT itself passed no mask."""
-    state = model.state_dict()
-    keys = ("token_embeddings.weight", "pos_embeddings.weight")
-    if not all(isinstance(state.get(k), torch.Tensor) for k in keys):
-        return False
-    try:
-        h = state[keys[0]][ids] + state[keys[1]][: case.length]  # (B, T, dim)
-    except (IndexError, RuntimeError):
-        return False
-    if any(_transformer_out(model, h, mask) is not None for _, mask in _mask_forms(case.batch, case.length)):
-        return False
-    out = _transformer_out(model, h, None)
-    if out is None:
-        return False
-    want = model.attr("head")(out)
-    return isinstance(want, torch.Tensor) and tuple(want.shape) == tuple(logits.shape) and bool(
-        torch.allclose(logits.to(torch.float64), want.to(torch.float64), atol=1e-5, rtol=1e-4)
-    )
-
-
-def _diagnose_gpt(model, h: torch.Tensor, state: dict, ids: torch.Tensor, logits: torch.Tensor, case: GPTCase) -> str:
-    """Which known mistake the logits match, by running the submission's own blocks on it."""
-    if torch.isnan(logits).any():
-        return (
-            "your logits contain NaN: some row of your mask allows no position at all (softmax over nothing); "
-            "row i must allow columns j <= i, the diagonal included (torch.tril of ones)"
-        )
-    tokens_only = state["token_embeddings.weight"][ids]
-    guesses = [
-        (h, None, "your logits match no mask at all: every position then sees the future; pass a causal mask"),
-        (h, torch.triu(torch.ones(case.length, case.length)), "your logits match an upper-triangular mask (torch.triu): row i must allow columns j <= i, the lower triangle (torch.tril)"),
-        (tokens_only, _causal(case.length), "your logits match no positional embedding: add pos_embeddings(torch.arange(T)) to the token embeddings"),
-    ]
-    for inputs, mask, hint in guesses:
-        out = _transformer_out(model, inputs, mask)
-        if out is None:
-            continue
-        want = model.attr("head")(out)
-        if isinstance(want, torch.Tensor) and tuple(want.shape) == tuple(logits.shape) and torch.allclose(logits, want, atol=1e-5, rtol=1e-4):
-            return hint
-    return "add token and positional embeddings, run the Transformer with a causal mask (1 where j <= i), then the head"
 
 
 # -------------------------------------------------------------------------------------------
