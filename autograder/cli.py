@@ -7,6 +7,9 @@
     python -m autograder keys                                      every grading.toml key
     python -m autograder regrade DIR --assignment NAME --out grades.csv [--jobs N] [--report REPORT.html]
     python -m autograder report grades.csv --out REPORT.html        the class report of a regrade
+    python -m autograder mutate --assignment NAME [--problem ID] [--jobs N]   the hidden tests' mutation score
+    python -m autograder merge SHARD.state... --out grades.csv [--report REPORT.html]   shards of `regrade --shard K/N`
+    python -m autograder nbgrader-grades --course release/NAME/nbgrader --out grades.csv     per-problem nbgrader scores
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from autograder import config as config_mod
 from autograder.build.release import build
@@ -65,14 +68,18 @@ def _table(rows: List[List[str]]) -> str:
     return "\n".join(lines)
 
 
-def score_table(title: str, grades: List[tuple]) -> str:
-    """One row per problem, one column per graded upload: ``grades`` is [(label, Grade)]."""
+def score_table(title: str, grades: List[tuple], mutation: Optional[Dict[str, str]] = None) -> str:
+    """One row per problem, one column per graded upload: ``grades`` is [(label, Grade)];
+    ``mutation``, if any, adds the last `mutate` run's score per problem."""
     first: Grade = grades[0][1]
-    rows = [["problem", "points"] + [label for label, _ in grades]]
+    extra = ["mutation score"] if mutation else []
+    rows = [["problem", "points"] + [label for label, _ in grades] + extra]
     for index, result in enumerate(first.problems):
-        rows.append([result.problem.id, f"{result.problem.points:g}"] + [f"{g.problems[index].score:g}" for _, g in grades])
-    rows.append(["total", f"{first.assignment.total_points:g}"] + [f"{g.score:g}" for _, g in grades])
-    return f"{title}\n" + _table(rows)
+        more = [mutation.get(result.problem.id, "not run")] if mutation else []
+        rows.append([result.problem.id, f"{result.problem.points:g}"] + [f"{g.problems[index].score:g}" for _, g in grades] + more)
+    rows.append(["total", f"{first.assignment.total_points:g}"] + [f"{g.score:g}" for _, g in grades] + [""] * len(extra))
+    note = f"\n{mutation['']}" if mutation and "" in mutation else ""
+    return f"{title}\n" + _table(rows) + note
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -81,7 +88,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     releases = build(cfg, Path(args.out), args.assignment or None, isolation)
     for release in releases:
         reference, blank = release.proof
-        print(score_table(f"{release.assignment.id}: proof of the release", [("reference", reference), ("blank stubs", blank)]))
+        print(score_table(f"{release.assignment.id}: proof of the release", [("reference", reference), ("blank stubs", blank)], release.mutation))
         print(f"wrote {Path(args.out) / release.assignment.id}/ (student.zip, autograder.zip, reference/, student/, and nbgrader/ where the assignment has a handout)\n")
     return 0
 
@@ -148,7 +155,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 def cmd_regrade(args: argparse.Namespace) -> int:
     """Grade every submission in a folder into one CSV (resumable); optionally the class report."""
-    from autograder.staff import regrade, report, submissions
+    from autograder.staff import regrade, report, shards, submissions
     from autograder.staff.state import State
 
     cfg = config_mod.load(args.config)
@@ -156,16 +163,18 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     skip = (State.beside(out).folder, out) + ((Path(args.report),) if args.report else ())  # our own output
     found = submissions.find(Path(args.folder), skip)
+    shard = shards.parse(args.shard) if args.shard else None
     try:
         batch = regrade.regrade(
             cfg, assignment, found, out, choose_isolation(args.isolation), args.jobs,
-            args.submission_timeout, args.fresh, args.retry_errors,
+            args.submission_timeout, args.fresh, args.retry_errors, shard=shard,
         )
     except regrade.Interrupted as stop:
         print(stop, file=sys.stderr)
         return 130
     errors = sum(bool(o.error) for o in batch.outcomes)
-    print(f"{len(batch.outcomes)} submissions ({batch.graded} graded now, {batch.resumed} from {batch.state.folder}), {errors} with errors -> {out}")
+    which = f"shard {shard}: " if shard else ""
+    print(f"{which}{len(batch.outcomes)} submissions ({batch.graded} graded now, {batch.resumed} from {batch.state.folder}), {errors} with errors -> {out}")
     if args.report:
         report.write(batch.state, Path(args.report), batch.outcomes)
         print(f"class report -> {args.report}")
@@ -179,6 +188,61 @@ def cmd_report(args: argparse.Namespace) -> int:
     report.write(State.beside(Path(args.csv)), Path(args.out))
     print(f"class report -> {args.out}")
     return 0
+
+
+def cmd_mutate(args: argparse.Namespace) -> int:
+    """Grade automatic mutants of the solution regions; print per-problem scores and survivors."""
+    from autograder.staff.mutate import report, run
+
+    cfg = config_mod.load(args.config)
+    assignment = cfg.assignment(args.assignment)
+    done = run.mutate(cfg, assignment, choose_isolation(args.isolation), args.problem, args.jobs, args.max_per_problem, args.time_limit)
+    print(report.text(done))
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Merge the states of `regrade --shard K/N` runs into one CSV (and report), as one run writes them."""
+    from autograder.staff import regrade, report, shards
+    from autograder.staff.state import State
+
+    cfg = config_mod.load(args.config)
+    out = Path(args.out)
+    target = State.beside(out)
+    outcomes = shards.merge([Path(p) for p in args.states], target)
+    described = target.describe()
+    assignment = cfg.assignment(described["assignment"])
+    if [p.id for p in assignment.problems] != [p["id"] for p in described["problems"]]:
+        raise shards.ShardError(f"{args.config}: [assignments.{assignment.id}] lists other problems than the shards were graded on; pass the --config they used")
+    regrade.write_csv(outcomes, assignment, out)
+    errors = sum(bool(o.error) for o in outcomes)
+    print(f"{len(outcomes)} submissions from {len(args.states)} shards, {errors} with errors -> {out} (results in {target.folder})")
+    if args.report:
+        report.write(target, Path(args.report), outcomes)
+        print(f"class report -> {args.report}")
+    return 0
+
+
+def cmd_nbgrader_grades(args: argparse.Namespace) -> int:
+    """Per-problem scores from an nbgrader course's gradebook, in the regrade's CSV columns."""
+    from autograder.staff import nbgrader_grades, regrade
+
+    cfg = config_mod.load(args.config)
+    course = Path(args.course)
+    name = args.assignment or _only_source_assignment(course)
+    found = nbgrader_grades.outcomes(course, cfg.assignment(name), args.nbgrader_assignment)
+    regrade.write_csv(found, cfg.assignment(name), Path(args.out))
+    print(f"{len(found)} students of {course / nbgrader_grades.GRADEBOOK} -> {args.out}")
+    return 0
+
+
+def _only_source_assignment(course: Path) -> str:
+    from autograder.staff.nbgrader_grades import GradebookError
+
+    found = sorted(p.name for p in (course / "source").glob("*") if p.is_dir()) if (course / "source").is_dir() else []
+    if len(found) != 1:
+        raise GradebookError(f"{course}: cannot tell the assignment (source/ holds {found or 'nothing'}); pass --assignment NAME")
+    return found[0]
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -230,12 +294,35 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--retry-errors", action="store_true", help="regrade the submissions whose earlier grading failed")
     r.add_argument("--submission-timeout", type=float, default=None, help="seconds before one submission is stopped (default: from grading.toml limits)")
     r.add_argument("--isolation", default=None, help=isolation_help)
+    r.add_argument("--shard", default=None, metavar="K/N", help="grade only shard K of N (sorted ids, every N-th); combine the shards with `merge`")
     r.set_defaults(func=cmd_regrade)
+
+    m = sub.add_parser("merge", help="combine the states of `regrade --shard K/N` runs into one CSV (and report)")
+    m.add_argument("states", nargs="+", help="each shard's .state folder (or the CSV it sits beside)")
+    m.add_argument("--out", required=True, help="the merged CSV; the merged results go to OUT's name + .state/ beside it")
+    m.add_argument("--report", default=None, help="also write the class report (an HTML page) here")
+    m.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("report", help="write the class report of an earlier regrade")
     p.add_argument("csv", help="the CSV that regrade wrote (its .state/ folder is read)")
     p.add_argument("--out", required=True, help="the HTML file to write")
     p.set_defaults(func=cmd_report)
+
+    m = sub.add_parser("mutate", help="grade automatic mutants of the solutions: how strong are the hidden tests?")
+    m.add_argument("--assignment", required=True)
+    m.add_argument("--problem", action="append", help="only mutants of this problem (repeatable)")
+    m.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sandboxes at once (default: one per core)")
+    m.add_argument("--max-per-problem", type=int, default=60, help="at most this many mutants per problem (default: 60)")
+    m.add_argument("--time-limit", type=float, default=None, help="seconds per mutant and problem, if lower than grading.toml's (a mutant that overruns counts as killed)")
+    m.add_argument("--isolation", default=None, help=isolation_help)
+    m.set_defaults(func=cmd_mutate)
+
+    n = sub.add_parser("nbgrader-grades", help="per-problem scores of an nbgrader course (its gradebook) in the regrade's CSV columns")
+    n.add_argument("--course", required=True, help="the nbgrader course folder (release/NAME/nbgrader), after `nbgrader autograde`")
+    n.add_argument("--out", required=True, help="the CSV to write")
+    n.add_argument("--assignment", default=None, help="the grading.toml assignment (default: the one under COURSE/source/)")
+    n.add_argument("--nbgrader-assignment", default=None, help="its name in the gradebook (default: the same)")
+    n.set_defaults(func=cmd_nbgrader_grades)
 
     k = sub.add_parser("keys", help="list every grading.toml key with its meaning")
     k.set_defaults(func=cmd_keys)

@@ -66,6 +66,7 @@ class Assignment:
     sources: Tuple[str, ...]  # files in solutions/, in the order they are merged
     problems: Tuple[Problem, ...]
     hidden: Tuple[str, ...] = ()  # globs under assignments/ for the hidden-test modules
+    time_budget: float = 300.0  # wall-clock seconds for grading one submission, all problems together
 
     @property
     def total_points(self) -> float:
@@ -101,12 +102,22 @@ _DEFAULT_KEYS: Dict[str, Tuple[type, str]] = {
     "visibility": (str, f"Gradescope visibility of a problem's tests: one of {', '.join(VISIBILITIES)}"),
     "max_examples": (int, "hypothesis examples per property"),
 }
+# Keys for a whole submission, not one problem: in [defaults] or an assignment's table.
+_SUBMISSION_KEYS: Dict[str, Tuple[type, str]] = {
+    "submission_time_limit": (
+        float,
+        "seconds of wall-clock time for grading one whole submission, sandbox start-up and every problem "
+        "together (default 300, well under Gradescope's 10-minute timeout); problems not reached in time "
+        "are not graded, and the running one's time limit is cut to what is left",
+    ),
+}
 _ASSIGNMENT_KEYS: Dict[str, Tuple[type, str]] = {
     "title": (str, "the assignment's title"),
     "upload": (str, "the one file students upload, e.g. my_llm_implementation.py"),
     "sources": (list, "files in solutions/, merged in this order into the upload file"),
     "problems": (list, "the graded problems, as [[assignments.NAME.problems]] tables"),
     "hidden": (list, "hidden-test files, as globs under assignments/ (default: NAME/hidden/*.py); lets assignments share checks"),
+    **_SUBMISSION_KEYS,
 }
 _PROBLEM_KEYS: Dict[str, Tuple[type, str]] = {
     "id": (str, "the problem's id: lower case, digits and _; tags its tests"),
@@ -200,6 +211,8 @@ def _assignment(path: Path, root: Path, name: str, table: Any, defaults: Mapping
         raise ConfigError(f"{path}: {where} lists problem ids more than once: {', '.join(duplicates)}")
     if not problems:
         raise ConfigError(f"{path}: {where} has no problems")
+    budget = table.get("submission_time_limit", defaults["submission_time_limit"])
+    _positive(path, where, "submission_time_limit", budget)
     hidden = table.get("hidden", [f"{name}/hidden/*.py"])
     if not hidden or not all(isinstance(h, str) and ".." not in h for h in hidden):
         raise ConfigError(f"{path}: {where}.hidden={hidden!r}, but should be a non-empty list of globs under assignments/")
@@ -210,6 +223,7 @@ def _assignment(path: Path, root: Path, name: str, table: Any, defaults: Mapping
         sources=tuple(table["sources"]),
         problems=tuple(problems),
         hidden=tuple(hidden),
+        time_budget=float(budget),
     )
 
 
@@ -220,6 +234,7 @@ BUILTIN_DEFAULTS: Dict[str, Any] = {
     "file_limit": 16,
     "visibility": "visible",
     "max_examples": 20,
+    "submission_time_limit": 300.0,
 }
 
 
@@ -259,7 +274,9 @@ def load(path: Optional[Path] = None) -> Config:
         if key not in allowed_top:
             raise ConfigError(f"{path}: unknown top-level key {key!r}{_suggest(key, sorted(allowed_top))}")
     defaults = data.get("defaults", {})
-    _check_keys(path, "[defaults]", defaults, _DEFAULT_KEYS)
+    _check_keys(path, "[defaults]", defaults, {**_DEFAULT_KEYS, **_SUBMISSION_KEYS})
+    if "submission_time_limit" in defaults:
+        _positive(path, "[defaults]", "submission_time_limit", defaults["submission_time_limit"])
     merged_defaults = {**BUILTIN_DEFAULTS, **defaults}
     assignments = data.get("assignments", {})
     if not assignments:
@@ -276,6 +293,7 @@ def describe_keys() -> str:
     """Every key with its meaning, for ``python -m autograder config --help``-style listings."""
     lines = ["[defaults] and per problem:"]
     lines += [f"  {k}: {m}" for k, (_, m) in _DEFAULT_KEYS.items()]
+    lines += ["[defaults] and per assignment (for a whole submission):"] + [f"  {k}: {m}" for k, (_, m) in _SUBMISSION_KEYS.items()]
     lines += ["[assignments.NAME]:"] + [f"  {k}: {m}" for k, (_, m) in _ASSIGNMENT_KEYS.items()]
     lines += ["[[assignments.NAME.problems]]:"] + [f"  {k}: {m}" for k, (_, m) in _PROBLEM_KEYS.items()]
     return "\n".join(lines)

@@ -39,7 +39,7 @@ def repo_config():
 @pytest.fixture(scope="session")
 def attention_project(tmp_path_factory):
     """Attention problems only, with a short time limit: for engine and hostile-upload tests."""
-    path = make_project(tmp_path_factory.mktemp("attention"), ATTENTION_TOML.format(time_limit=8))
+    path = make_project(tmp_path_factory.mktemp("attention"), ATTENTION_TOML.format(time_limit=60))
     cfg = config_mod.load(path)
     return cfg, cfg.assignment("hw3")
 

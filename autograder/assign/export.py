@@ -5,7 +5,8 @@ standard library only. Imports at the top of each file are gathered once at the 
 result; imports of the bundle's own sibling files are dropped, since everything ends up in one
 module; module docstrings are dropped; the rest is concatenated in order.
 
-Student use:  python export_submission.py        (writes the upload file next to this script)
+Student use:  python export_submission.py        (writes the upload file next to this script,
+and lists the problems whose code still raises ``NotImplementedError``, as the stubs do)
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import List, Sequence, Tuple
 # Filled in by the build for the student bundle; the grader passes them explicitly.
 SOURCES: Tuple[str, ...] = ()
 UPLOAD = "my_llm_implementation.py"
+PROBLEMS: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()  # (problem title, its top-level names)
 
 
 class ExportError(Exception):
@@ -67,6 +69,29 @@ def merge(files: Sequence[Tuple[str, str]], header: str = "", siblings: Sequence
     return head + "\n".join(future + others) + "\n\n\n" + "\n\n\n".join(parts) + "\n"
 
 
+def _raises_not_implemented(node: ast.AST) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Raise) and inner.exc is not None:
+            target = inner.exc.func if isinstance(inner.exc, ast.Call) else inner.exc
+            if isinstance(target, ast.Name) and target.id == "NotImplementedError":
+                return True
+    return False
+
+
+def unfinished(text: str, problems: Sequence[Tuple[str, Sequence[str]]]) -> List[str]:
+    """The problems (by the first item of each pair) whose names still raise ``NotImplementedError``
+    somewhere in their last top-level definition, as the stubs do; found without running anything."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    defined = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined[node.name] = node  # a later definition replaces an earlier one, as at run time
+    return [name for name, symbols in problems if any(s in defined and _raises_not_implemented(defined[s]) for s in symbols)]
+
+
 def export(folder: Path, sources: Sequence[str], upload: str) -> Path:
     missing = [s for s in sources if not (folder / s).is_file()]
     if missing:
@@ -86,6 +111,9 @@ def main() -> int:
         print(f"export failed: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {target}: upload this one file to Gradescope")
+    left = unfinished(target.read_text(encoding="utf-8"), PROBLEMS)
+    if left:
+        print(f"not finished yet (still raising NotImplementedError, so they score 0): {'; '.join(left)}")
     return 0
 
 

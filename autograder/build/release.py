@@ -27,6 +27,7 @@ from autograder.errors import AutograderError
 from autograder.grade.engine import Grade, grade_uploads, hidden_files, reference_source
 from autograder.notebook.course import NotebookError, course_files, has_notebook
 from autograder.sandbox import Isolation
+from autograder.staff.mutate.record import proof_column
 from autograder.uploads import Upload
 
 LOG = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Release:
     stub_upload: str = ""
     proof: List[Grade] = field(default_factory=list)
     nbgrader: Dict[str, bytes] = field(default_factory=dict)  # the nbgrader course directory, if any
+    mutation: Dict[str, str] = field(default_factory=dict)  # per problem: the last `mutate` run's score, or "stale: ..."
 
 
 def stubs(config: Config, assignment: Assignment) -> Dict[str, str]:
@@ -62,10 +64,12 @@ def stubs(config: Config, assignment: Assignment) -> Dict[str, str]:
     return out
 
 
-def _export_script(assignment: Assignment) -> str:
+def export_script(assignment: Assignment) -> str:
     text = (PACKAGE_DIR / "assign" / "export.py").read_text(encoding="utf-8")
     text = text.replace("SOURCES: Tuple[str, ...] = ()", f"SOURCES: Tuple[str, ...] = {tuple(assignment.sources)!r}", 1)
-    return text.replace('UPLOAD = "my_llm_implementation.py"', f"UPLOAD = {assignment.upload!r}", 1)
+    text = text.replace('UPLOAD = "my_llm_implementation.py"', f"UPLOAD = {assignment.upload!r}", 1)
+    problems = tuple((p.title, tuple(p.symbols)) for p in assignment.problems)
+    return text.replace("PROBLEMS: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()", f"PROBLEMS: Tuple[Tuple[str, Tuple[str, ...]], ...] = {problems!r}", 1)
 
 
 def _student_readme(config: Config, assignment: Assignment) -> str:
@@ -82,7 +86,7 @@ def _student_readme(config: Config, assignment: Assignment) -> str:
 def bundle(config: Config, assignment: Assignment, stub_files: Dict[str, str]) -> Dict[str, bytes]:
     folder = config.root / "assignments" / assignment.id
     files: Dict[str, str] = dict(stub_files)
-    files["export_submission.py"] = _export_script(assignment)
+    files["export_submission.py"] = export_script(assignment)
     files["README.md"] = _student_readme(config, assignment)
     files["pytest.ini"] = "[pytest]\npythonpath = .\ntestpaths = tests\naddopts = -q\n"
     for test in sorted((folder / "visible").glob("*.py")):
@@ -248,6 +252,7 @@ def build(config: Config, out_dir: Path, names: Optional[List[str]] = None, isol
     for assignment in chosen:
         release = make_release(config, assignment)
         prove(config, release, isolation)
+        release.mutation = proof_column(config, assignment)
         releases.append(release)
     for release in releases:
         write(release, out_dir)

@@ -7,6 +7,7 @@ data) that ``results.py`` turns into Gradescope's ``results.json``.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import logging
 import sys
@@ -22,13 +23,13 @@ import hypothesis.errors
 import hypothesis.reporting
 import torch
 
-from autograder.assign.export import ExportError, merge
+from autograder.assign.export import ExportError, merge, unfinished
 from autograder.checking.compare import CheckFailed
 from autograder.checking.registry import Check, Context
 from autograder.checking.student import MissingSymbol, Student, SubmissionError
 from autograder.config import Assignment, Config, ConfigError, Problem
 from autograder.sandbox import Isolation, Sandbox, SessionEnded, choose_isolation
-from autograder.uploads import Upload, resolve
+from autograder.uploads import SYNTAX_ERROR, Upload, resolve
 
 LOG = logging.getLogger(__name__)
 
@@ -55,6 +56,13 @@ class ProblemResult:
         return round(sum(c.score for c in self.checks), 6)
 
 
+# What happened to a submission, in one word for staff (the regrade's `status` column): a grade's
+# own statuses, then the upload's kinds that cannot run (``upload.BLOCKED_KINDS``), then the
+# regrade's own (``staff/state.py``).
+GRADED = "graded"
+NOT_ATTEMPTED = "not attempted"  # every problem still raises NotImplementedError, as the stubs do
+
+
 @dataclass
 class Grade:
     assignment: Assignment
@@ -62,6 +70,8 @@ class Grade:
     notes: List[str] = field(default_factory=list)  # for the student
     staff: List[str] = field(default_factory=list)  # for course staff only
     seconds: float = 0.0
+    status: str = GRADED  # GRADED, NOT_ATTEMPTED, or the upload's kind when nothing could run
+    unfinished: List[str] = field(default_factory=list)  # problem ids whose names still raise NotImplementedError
 
     @property
     def score(self) -> float:
@@ -233,13 +243,59 @@ def _grade_in_session(sandbox: Sandbox, name: str, problem: Problem, checks: Lis
         return ProblemResult(problem, tuple(results), entry_points=tuple(sorted(student.entry_points)))
 
 
+# ---------------------------------------------------------------------------------------------
+# The time budget of a whole submission (``submission_time_limit``): a submission that is slow at
+# every import would otherwise take each problem's full time limit, one after the other, past
+# Gradescope's own timeout, which scores 0 and says nothing.
+
+MIN_SESSION_SECONDS = 1.0  # less than this left: not worth starting a session
+
+
+def out_of_time(budget: float) -> str:
+    return (
+        f"not graded: the time budget for the whole submission ran out ({budget:g} s for all problems together). "
+        "Usually your file does slow work when it is imported (training, downloads, sleeps), and that is repeated "
+        "for every problem: put such code under `if __name__ == \"__main__\":`."
+    )
+
+
+def _grade_in_budget(sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType, ends: float, budget: float) -> ProblemResult:
+    """Grade ``problem`` in what is left of the submission's budget (which ``ends`` at that
+    monotonic time): not at all when almost nothing is left, else with its time limit cut to
+    what is left, so that results.json is written in time whatever the submission does."""
+    left = ends - time.monotonic()
+    if left < MIN_SESSION_SECONDS:
+        return _all_fail(problem, checks, out_of_time(budget))
+    if left >= problem.limits.time_seconds:
+        return _grade_problem(sandbox, name, problem, checks, ref)
+    cut = dataclasses.replace(problem, limits=dataclasses.replace(problem.limits, time_seconds=left))
+    result = dataclasses.replace(_grade_problem(sandbox, name, cut, checks, ref), problem=problem)
+    if result.note and time.monotonic() >= ends:  # stopped by the cut deadline: say why it was cut
+        why = (
+            f"not graded to the end: the time budget for the whole submission ({budget:g} s for all problems together) "
+            f"ran out while this problem was graded, so its time limit was cut to the {left:.1f} s that were left."
+        )
+        result = dataclasses.replace(result, note=why + "\n" + result.note)
+    return result
+
+
 def _blocked(assignment: Assignment, checks: Dict[str, List[Check]], upload: Upload) -> Optional[Grade]:
     """A Grade of zero with the reason, when there is nothing that can run."""
     blocker = upload.problem or upload.syntax_error
     if blocker is None:
         return None
     grade = Grade(assignment, [_all_fail(p, checks[p.id], blocker) for p in assignment.problems], notes=upload.notes + [blocker])
+    grade.status = upload.kind or SYNTAX_ERROR
     return grade
+
+
+def mark_attempts(assignment: Assignment, source: str, grade: Grade) -> None:
+    """Set ``unfinished`` (problems whose names still raise ``NotImplementedError``, as the stubs
+    do: read from the source, not from messages) and ``status``: NOT_ATTEMPTED when nothing scored
+    and every problem is unfinished, else GRADED."""
+    grade.unfinished = unfinished(source, [(p.id, p.symbols) for p in assignment.problems])
+    everything = len(grade.unfinished) == len(assignment.problems)
+    grade.status = NOT_ATTEMPTED if grade.score == 0 and everything else GRADED
 
 
 def grade_uploads(
@@ -263,6 +319,7 @@ def grade_uploads(
     if not runnable:  # nothing can run: say why, without starting a sandbox
         checks = load_checks(config, assignment)
         return {label: _blocked(assignment, checks, upload) or Grade(assignment, []) for label, upload in uploads.items()}
+    opened = time.monotonic()  # the first upload's budget counts the sandbox's start-up too
     isolation = isolation or choose_isolation()
     files = {name: uploads[label].source or "" for label, name in runnable.items()}
     # The sandbox starts first: its process imports torch while this one loads the checks.
@@ -275,18 +332,23 @@ def grade_uploads(
                 grades[label] = blocked
                 continue
             started = time.monotonic()
+            ends = (opened if label == next(iter(runnable)) else started) + assignment.time_budget
             grade = Grade(assignment, [], notes=list(upload.notes), staff=[f"isolation: {sandbox.describe()}"])
             wanted = set(only[label]) if only and label in only else {p.id for p in assignment.problems}
             for problem in (p for p in assignment.problems if p.id in wanted):
                 t0 = time.monotonic()
-                grade.problems.append(_grade_problem(sandbox, runnable[label], problem, checks[problem.id], ref))
+                grade.problems.append(_grade_in_budget(sandbox, runnable[label], problem, checks[problem.id], ref, ends, assignment.time_budget))
                 grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")
+            if any("the time budget for the whole submission" in p.note for p in grade.problems):
+                grade.notes.append(f"the time budget for the whole submission ({assignment.time_budget:g} s) ran out: what was not reached in time was not graded.")
+                grade.staff.append(f"time budget of {assignment.time_budget:g} s ran out")
             cut = sandbox.output_cut_mb(runnable[label])
             if cut is not None:  # printing is not a mistake: said once, costs nothing
                 note = f"Your code printed more than {cut} MB while it was graded: the rest of its output was discarded (this costs no points)."
                 grade.notes.append(note)
                 grade.staff.append(note)
             grade.seconds = time.monotonic() - started
+            mark_attempts(assignment, upload.source or "", grade)
             grades[label] = grade
     return grades
 
@@ -298,6 +360,7 @@ def grade_source(config: Config, assignment: Assignment, upload: Upload, isolati
     return grade
 
 
-def grade_path(config: Config, assignment: Assignment, path: Path, isolation: Optional[Isolation] = None) -> Grade:
-    """Grade the upload at ``path``; ``UploadError`` if there is none (see ``uploads.resolve``)."""
-    return grade_source(config, assignment, resolve(path, assignment.upload, assignment.sources), isolation)
+def grade_path(config: Config, assignment: Assignment, path: Path, isolation: Optional[Isolation] = None, staff_named: bool = False) -> Grade:
+    """Grade the upload at ``path``; ``UploadError`` if there is none (see ``uploads.resolve``).
+    ``staff_named``: ``path`` is a file that course staff named, so its name gets no note."""
+    return grade_source(config, assignment, resolve(path, assignment.upload, assignment.sources, staff_named), isolation)

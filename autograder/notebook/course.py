@@ -250,8 +250,19 @@ runs `alembic` by name, and the notebook's kernel must be the project's Python: 
 nbgrader generate_assignment {a}      # release/{a}/{nb}: answers become stubs, hidden tests removed
 # students' notebooks go to submitted/<student>/{a}/{nb}
 nbgrader autograde {a} --create       # runs each notebook; every test cell gets the grader's score
-nbgrader export                        # grades.csv
+nbgrader export                        # grades.csv: one total per student
+python -m autograder nbgrader-grades --course . --out problems.csv --config ../../../grading.toml
+                                       # per-problem scores from gradebook.db, in the columns of `regrade`
 ```
+
+Expected nbgrader warnings (the grades are right):
+- `autograde` warns that the checksum of a grade cell `test_<problem>` changed, or that a locked
+  cell changed, for a notebook whose test cell differs from the source: a student edited it, or
+  the notebook was released without the hidden tests (`generate_assignment` removes them, so every
+  released test cell differs from the source). nbgrader puts the source cell back before it runs
+  the notebook, so the hidden tests always run and the student's edits count for nothing.
+- `autograde` warns about missing or extra cells when a student deleted or added cells; the
+  answer and test cells nbgrader knows are graded either way.
 
 - `source/{a}/{nb}`: the instructor notebook. Each problem's test cell runs the visible checks,
   then (hidden from students) asks `grader/` for the problem's score: the same checks and scores as

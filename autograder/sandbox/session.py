@@ -106,15 +106,15 @@ class Session:
             frame = self.sandbox.read(self.deadline, self.limits)
         except DiskFull as full:
             info = self._kill() or {}
-            raise self._end(str(full), output=str(info.get("output", "")))
-        except Oversized:
+            raise self._end(str(full), output=str(info.get("output", ""))) from full
+        except Oversized as exc:
             self.sandbox.restart()
             self.alive = False
-            raise self._end(f"your code returned a value larger than {wire.MAX_ANSWER_BYTES // (1024 * 1024)} MB")
-        except SandboxError:
+            raise self._end(f"your code returned a value larger than {wire.MAX_ANSWER_BYTES // (1024 * 1024)} MB") from exc
+        except SandboxError as exc:
             self.sandbox.restart()
             self.alive = False
-            raise self._end("the sandbox stopped unexpectedly (did your code end its parent process?)")
+            raise self._end("the sandbox stopped unexpectedly (did your code end its parent process?)") from exc
         if frame is None:
             info = self._kill() or {}
             raise self._end(

@@ -38,6 +38,7 @@ class Failure:
 
     reason: str
     seconds: float = 0.0  # how long it ran before it failed
+    overran: bool = False  # stopped at the cap (rather than died or raised)
 
 
 def _serve(conn: Connection, factory: str, init: Any) -> None:
@@ -156,7 +157,7 @@ class Pool:
                 elif worker.task is not None and key == worker.task[0]:
                     worker.task = None
                     if kind == "failed":
-                        LOG.warning("task %s failed in the worker:\n%s", key, value)
+                        LOG.warning("task %r failed in the worker:\n%s", key, value)  # %r: the key may be a file name
                         value = Failure(f"the grader raised: {value.strip().splitlines()[-1]}", time.monotonic() - worker.given)
                     on_result(key, value)
         except (EOFError, OSError):
@@ -182,4 +183,4 @@ class Pool:
                 reason = f"stopped: grading took longer than the cap of {self.cap_seconds:g} s"
             else:
                 reason = f"the grading process died (exit code {worker.process.exitcode})"
-            on_result(worker.task[0], Failure(reason, seconds))
+            on_result(worker.task[0], Failure(reason, seconds, ending is _Ending.OVERRAN))

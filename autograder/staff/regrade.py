@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from autograder.config import Assignment, Config
+from autograder.safe_text import csv_cell, one_line
 from autograder.sandbox import START_TIMEOUT, Isolation, close_to_others
 from autograder.staff.pool import Failure, Pool
-from autograder.staff.state import Outcome, State
+from autograder.staff.shards import Shard, record, select
+from autograder.staff.state import GRADER_ERROR, OVER_TIME, Outcome, State
 from autograder.staff.submissions import Submission, Submitter, fingerprint
+from autograder.uploads import EMPTY_OR_BINARY
 
 LOG = logging.getLogger(__name__)
 PER_PROBLEM_ALLOWANCE = 10.0  # beyond a problem's time limit: ending a session that overran it
@@ -47,8 +50,11 @@ class Batch:
 
 def default_cap(assignment: Assignment) -> float:
     """Wall-clock seconds after which one submission's grading is stopped: every problem may use
-    its whole time limit, plus starting the sandbox twice (once more if it had to be restarted)."""
-    return 2 * START_TIMEOUT + sum(p.limits.time_seconds + PER_PROBLEM_ALLOWANCE for p in assignment.problems)
+    its whole time limit, plus starting the sandbox twice (once more if it had to be restarted);
+    never more than the submission's own time budget (``submission_time_limit``) plus the same
+    allowances, since the grader itself stops grading when that budget runs out."""
+    every_problem = sum(p.limits.time_seconds + PER_PROBLEM_ALLOWANCE for p in assignment.problems)
+    return 2 * START_TIMEOUT + min(every_problem, assignment.time_budget + PER_PROBLEM_ALLOWANCE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,7 +72,7 @@ def grader(init: Dict[str, Any]) -> Callable[[Dict[str, Any]], Dict[str, Any]]:
 
     def handle(task: Dict[str, Any]) -> Dict[str, Any]:
         people = tuple(Submitter(**p) for p in task["submitters"])
-        outcome, results = grade_one(config, assignment, isolation, task["id"], Path(task["path"]), people, task["upload"])
+        outcome, results = grade_one(config, assignment, isolation, task["id"], Path(task["path"]), people, task["upload"], task.get("staff_named", False))
         state.save(outcome, results)
         return outcome.to_json()
 
@@ -74,20 +80,22 @@ def grader(init: Dict[str, Any]) -> Callable[[Dict[str, Any]], Dict[str, Any]]:
 
 
 def grade_one(
-    config: Config, assignment: Assignment, isolation: Isolation, ident: str, path: Path, people: Tuple[Submitter, ...], upload: str
+    config: Config, assignment: Assignment, isolation: Isolation, ident: str, path: Path, people: Tuple[Submitter, ...], upload: str,
+    staff_named: bool = False,
 ) -> Tuple[Outcome, Dict[str, Any]]:
-    """(Outcome, results.json) of one submission; a failure of the grader itself is an error row."""
+    """(Outcome, results.json) of one submission; a failure of the grader itself is an error row.
+    ``staff_named``: ``path`` is a file named by its id (see ``Submission.staff_named``)."""
     from autograder.grade import results as results_mod
     from autograder.grade.engine import grade_path
 
     started = time.monotonic()
     try:
-        grade = grade_path(config, assignment, path, isolation)
+        grade = grade_path(config, assignment, path, isolation, staff_named)
     except Exception as exc:  # noqa: BLE001 - one submission's failure must not stop the batch
-        LOG.exception("grading %s failed", ident)
+        LOG.exception("grading %r failed", ident)  # %r: ids are file names, shown escaped
         error = f"the grader failed: {type(exc).__name__}: {str(exc)[:300]}"
-        return Outcome(ident, people, {}, None, time.monotonic() - started, error, upload), results_mod.internal_error_results()
-    outcome = Outcome(ident, people, grade.by_problem(), grade.score, grade.seconds, "", upload)
+        return Outcome(ident, people, {}, None, time.monotonic() - started, error, upload, GRADER_ERROR), results_mod.internal_error_results()
+    outcome = Outcome(ident, people, grade.by_problem(), grade.score, grade.seconds, "", upload, grade.status, list(grade.unfinished))
     return outcome, results_mod.to_results(grade)
 
 
@@ -96,9 +104,10 @@ def grade_one(
 
 
 def _line(outcome: Outcome, assignment: Assignment) -> str:
+    """The progress line of one submission; its id (a file name from DIR) is shown escaped."""
     if outcome.error:
-        return f"{outcome.id}: ERROR {outcome.error}"
-    return f"{outcome.id}: {outcome.total:g}/{assignment.total_points:g} in {outcome.seconds:.1f} s"
+        return f"{one_line(outcome.id)}: ERROR {one_line(outcome.error)}"
+    return f"{one_line(outcome.id)}: {outcome.total:g}/{assignment.total_points:g} in {outcome.seconds:.1f} s"
 
 
 def regrade(
@@ -112,12 +121,17 @@ def regrade(
     fresh: bool = False,
     retry_errors: bool = False,
     progress: bool = True,
+    shard: Optional[Shard] = None,
 ) -> Batch:
-    """Grade every submission not graded before; write ``csv_path`` (sorted by id) from all of them."""
+    """Grade every submission not graded before; write ``csv_path`` (sorted by id) from all of them.
+    With ``shard``, only that shard's share of ``submissions`` (see ``shards``)."""
     from tqdm import tqdm
 
     state = State.beside(Path(csv_path))
     state.open(config, assignment, fresh)
+    if shard is not None:
+        submissions = select(submissions, shard)
+        record(state, shard, submissions)
     if isolation.mode == "fallback":
         close_to_others([state.folder] + sorted({s.path.parent for s in submissions if s.path is not None}))
     outcomes: Dict[str, Outcome] = {}
@@ -130,12 +144,14 @@ def regrade(
             outcomes[submission.id] = done
             resumed += 1
         elif submission.path is None:
-            missing = Outcome(submission.id, submission.submitters, error="listed in submission_metadata.yml, but its folder is missing", upload=upload)
+            reason = submission.error or "listed in submission_metadata.yml, but its folder is missing"
+            missing = Outcome(submission.id, submission.submitters, error=reason, upload=upload, status=EMPTY_OR_BINARY)
             state.save(missing, {"score": 0, "tests": [], "output": missing.error})
             outcomes[submission.id] = missing
         else:
             people = [{"name": p.name, "email": p.email, "sid": p.sid} for p in submission.submitters]
-            tasks.append((submission.id, {"id": submission.id, "path": str(submission.path), "submitters": people, "upload": upload}))
+            task = {"id": submission.id, "path": str(submission.path), "submitters": people, "upload": upload, "staff_named": submission.staff_named}
+            tasks.append((submission.id, task))
     uploads = {key: task["upload"] for key, task in tasks}
     by_id = {s.id: s for s in submissions}
     cap = cap_seconds or default_cap(assignment)
@@ -145,7 +161,8 @@ def regrade(
     def finished(key: str, value: Any) -> None:
         if isinstance(value, Failure):
             submission = by_id[key]
-            outcome = Outcome(key, submission.submitters, error=value.reason, seconds=value.seconds, upload=uploads[key])
+            status = OVER_TIME if value.overran else GRADER_ERROR
+            outcome = Outcome(key, submission.submitters, error=value.reason, seconds=value.seconds, upload=uploads[key], status=status)
             state.save(outcome, {"score": 0, "tests": [], "output": outcome.error})
         else:
             outcome = Outcome.from_json(value)
@@ -175,15 +192,18 @@ def _number(value: Optional[float]) -> str:
 
 
 def write_csv(outcomes: List[Outcome], assignment: Assignment, path: Path) -> None:
-    """One row per submission, sorted by id: who, total, one column per problem, error."""
+    """One row per submission, sorted by id: who, total, one column per problem, status (see
+    ``state.STATUSES``), error."""
     problems = [p.id for p in assignment.problems]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", "name", "email", "sid", "total"] + problems + ["error"])
+    writer.writerow(["id", "name", "email", "sid", "total"] + problems + ["status", "error"])
     for o in sorted(outcomes, key=lambda o: o.id):
         who = ["; ".join(getattr(p, key) for p in o.submitters) for key in ("name", "email", "sid")]
         scores = [_number(o.scores.get(pid)) if not o.error else "" for pid in problems]
-        writer.writerow([o.id] + who + [_number(o.total)] + scores + [o.error])
+        # Text cells (ids are file names, names come from the metadata) go through csv_cell: no
+        # cell may start like a spreadsheet formula. Scores are this grader's own numbers.
+        writer.writerow([csv_cell(o.id)] + [csv_cell(w) for w in who] + [_number(o.total)] + scores + [csv_cell(o.status), csv_cell(o.error)])
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".partial")
     temporary.write_text(buffer.getvalue(), encoding="utf-8")

@@ -1,8 +1,9 @@
 """The class report of a regrade: one self-contained HTML page, viewable offline, no script.
 
 What staff want to know after a deadline: how scores are distributed, which problems the class
-got right, which checks fail most often (with one example message each, so the cause is
-visible), and how long grading took. Plots are PNG images made with matplotlib's Agg backend
+got right, which checks fail most often among problems that were attempted (each check's
+failures grouped by distinct message, with counts, so the causes are visible), which problems
+were left as stubs, which uploads could not be graded and why, and how long grading took. Plots are PNG images made with matplotlib's Agg backend
 and embedded as data URLs; the page loads nothing from anywhere.
 
 Anonymised: no submission id, name, e-mail or student id appears in it. Example messages come
@@ -18,14 +19,17 @@ import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from autograder.grade.engine import GRADED, NOT_ATTEMPTED
 from autograder.staff.state import Outcome, State
 
 ANONYMOUS = "<student>"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 EXAMPLE_CHARS = 1200
 TOP_CHECKS = 10
+MESSAGES_PER_CHECK = 5
+LABEL_CHARS = 48
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,14 @@ class FailingCheck:
     problem: str
     name: str
     failures: int
-    graded: int
-    example: str  # anonymised
+    graded: int  # submissions that attempted the check's problem
+    messages: Tuple[Tuple[str, int], ...]  # distinct messages (anonymised) with their counts, most frequent first
+
+    @property
+    def label(self) -> str:
+        """The check's name for a chart's axis: problem and check, shortened."""
+        text = f"{self.problem}: {self.name}"
+        return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "\u2026"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,22 +79,43 @@ def anonymiser(outcomes: Sequence[Outcome]) -> Callable[[str], str]:
 # Figures
 
 
+def _shorten(text: str) -> str:
+    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + "\n[...]"
+
+
 def failing_checks(state: State, outcomes: Sequence[Outcome], scrub: Callable[[str], str]) -> List[FailingCheck]:
-    """Checks by how many graded submissions failed them; the example is the first failure by id."""
-    counts: Dict[tuple, int] = {}
-    examples: Dict[tuple, str] = {}
-    graded = [o for o in outcomes if not o.error]
-    for outcome in graded:
+    """Checks by how many submissions that attempted their problem failed them, each with its
+    distinct messages. Problems left as stubs (``Outcome.unfinished``) are not counted here: they
+    would fill the list with NotImplementedError and hide the real mistakes."""
+    messages: Dict[tuple, Dict[str, int]] = {}
+    attempted: Dict[str, int] = {}
+    for outcome in (o for o in outcomes if o.status == GRADED):
+        problems_seen = set()
         for test in state.results(outcome.id).get("tests", []):
+            problem = (test.get("tags") or ["?"])[0]
+            if problem in outcome.unfinished:
+                continue
+            if problem not in problems_seen:
+                problems_seen.add(problem)
+                attempted[problem] = attempted.get(problem, 0) + 1
             if test.get("status") != "failed":
                 continue
-            key = ((test.get("tags") or ["?"])[0], str(test.get("name", "?")))
-            counts[key] = counts.get(key, 0) + 1
-            if key not in examples:
-                text = scrub(str(test.get("output", "")))
-                examples[key] = text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + "\n[...]"
+            key = (problem, str(test.get("name", "?")))
+            text = _shorten(scrub(str(test.get("output", ""))))
+            by_text = messages.setdefault(key, {})
+            by_text[text] = by_text.get(text, 0) + 1
+    counts = {key: sum(by_text.values()) for key, by_text in messages.items()}
     ranked = sorted(counts, key=lambda k: (-counts[k], k))[:TOP_CHECKS]
-    return [FailingCheck(k[0], k[1], counts[k], len(graded), examples[k]) for k in ranked]
+    return [
+        FailingCheck(k[0], k[1], counts[k], attempted.get(k[0], 0), tuple(sorted(messages[k].items(), key=lambda item: (-item[1], item[0]))))
+        for k in ranked
+    ]
+
+
+def unfinished_problems(outcomes: Sequence[Outcome], problems: Sequence[Dict[str, Any]]) -> List[Tuple[str, int]]:
+    """(problem id, submissions that left it as a stub), among the submissions that were run."""
+    ran = [o for o in outcomes if o.status in (GRADED, NOT_ATTEMPTED)]
+    return [(p["id"], sum(p["id"] in o.unfinished for o in ran)) for p in problems]
 
 
 def _figure(width: float = 7.0, height: float = 3.2) -> Any:
@@ -153,12 +184,13 @@ def plot_failing(checks: List[FailingCheck]) -> str:
     ax = fig.add_subplot()
     if checks:
         ax.barh(range(len(checks)), [c.failures for c in checks], color="#cc6677")
-        ax.set_yticks(range(len(checks)), [f"#{i}" for i in range(1, len(checks) + 1)])
+        ax.set_yticks(range(len(checks)), [c.label for c in checks], fontsize=8)
         ax.invert_yaxis()
+        ax.xaxis.get_major_locator().set_params(integer=True)
     else:
         _empty(ax, "no check failed")
-    ax.set_xlabel("submissions that fail it")
-    ax.set_title("Most frequent failing checks (numbered as in the table)")
+    ax.set_xlabel("submissions that fail it (of those that attempted the problem)")
+    ax.set_title("Most frequent failing checks")
     return _png(fig)
 
 
@@ -187,8 +219,15 @@ body { font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; pa
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 td.n { text-align: right; }
-pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-size: 0.85em; max-height: 18em; overflow: auto; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-size: 0.85em; }
 img { max-width: 100%; display: block; margin: 1em 0; }
+table.messages td { border: none; border-top: 1px solid #eee; }
+@media print {
+  body { max-width: none; margin: 0; font-size: 10pt; }
+  h2 { break-after: avoid; }
+  img, tr { break-inside: avoid; }
+  pre { font-size: 8pt; }
+}
 """
 
 
@@ -205,6 +244,21 @@ def _table(header: List[str], rows: List[List[str]], numeric: Sequence[int] = ()
     return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
+def _messages(check: FailingCheck) -> str:
+    """A check's distinct messages with their counts, the most frequent first (a few, then how many more)."""
+    rows = [[str(n), f"<pre>{html.escape(text)}</pre>"] for text, n in check.messages[:MESSAGES_PER_CHECK]]
+    rest = check.messages[MESSAGES_PER_CHECK:]
+    if rest:
+        rows.append([str(sum(n for _, n in rest)), f"<em>{len(rest)} other distinct message(s)</em>"])
+    return _table([], rows, numeric=(0,)).replace("<table>", '<table class="messages">', 1)
+
+
+def _first_message(state: State, outcome: Outcome, scrub: Callable[[str], str]) -> str:
+    """Why an upload could not run (a syntax error, an empty file): the first test's message."""
+    tests = state.results(outcome.id).get("tests", [])
+    return _shorten(scrub(str(tests[0].get("output", "")))) if tests else ""
+
+
 def render(state: State, outcomes: Optional[List[Outcome]] = None) -> str:
     """The report as HTML text; ``outcomes`` defaults to everything in the state folder."""
     described = state.describe()
@@ -213,7 +267,9 @@ def render(state: State, outcomes: Optional[List[Outcome]] = None) -> str:
     outcomes = sorted(outcomes if outcomes is not None else state.outcomes(), key=lambda o: o.id)
     scrub = anonymiser(outcomes)
     graded = [o for o in outcomes if not o.error]
-    failed = [o for o in outcomes if o.error]
+    ran = [o for o in outcomes if o.status == GRADED]
+    not_attempted = [o for o in outcomes if o.status == NOT_ATTEMPTED]
+    failed = [o for o in outcomes if o.status not in (GRADED, NOT_ATTEMPTED)]
     totals = [o.total or 0.0 for o in graded]
     checks = failing_checks(state, outcomes, scrub)
     seconds = [o.seconds for o in outcomes if o.seconds > 0]
@@ -221,8 +277,9 @@ def render(state: State, outcomes: Optional[List[Outcome]] = None) -> str:
 
     summary = [
         ["submissions", str(len(outcomes))],
-        ["graded", str(len(graded))],
-        ["could not be graded", str(len(failed))],
+        ["graded", str(len(ran))],
+        ["not attempted (every problem still a stub)", str(len(not_attempted))],
+        ["could not be graded (see the last section)", str(len(failed))],
     ]
     if totals:
         summary += [
@@ -243,13 +300,15 @@ def render(state: State, outcomes: Optional[List[Outcome]] = None) -> str:
             f"{full / len(scores):.0%}" if scores else "-",
         ])
     check_rows = [
-        [str(i), esc(c.problem), esc(c.name), f"{c.failures} ({c.failures / max(c.graded, 1):.0%})", f"<pre>{esc(c.example)}</pre>"]
-        for i, c in enumerate(checks, start=1)
+        [esc(c.problem), esc(c.name), f"{c.failures} of {c.graded} ({c.failures / max(c.graded, 1):.0%})", _messages(c)]
+        for c in checks
     ]
-    reasons: Dict[str, int] = {}
+    stub_rows = [[esc(pid), str(n)] for pid, n in unfinished_problems(outcomes, problems) if n]
+    reasons: Dict[tuple, int] = {}
     for o in failed:
-        reasons[scrub(o.error)] = reasons.get(scrub(o.error), 0) + 1
-    error_rows = [[esc(r), str(n)] for r, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))]
+        key = (o.status, scrub(o.error) or _first_message(state, o, scrub))
+        reasons[key] = reasons.get(key, 0) + 1
+    error_rows = [[esc(k[0]), f"<pre>{esc(k[1])}</pre>", str(n)] for k, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))]
 
     parts = [
         "<!DOCTYPE html>",
@@ -266,14 +325,19 @@ def render(state: State, outcomes: Optional[List[Outcome]] = None) -> str:
         _img("plot-problems", plot_pass_rates(problems, graded), "per problem: share with full marks and mean share of points"),
         _table(["problem", "title", "points", "mean", "full marks"], problem_rows, numeric=(2, 3, 4)),
         "<h2>Most frequent failing checks</h2>",
-        _img("plot-checks", plot_failing(checks), "failures per check"),
-        _table(["#", "problem", "check", "failed by", "one example message (anonymised)"], check_rows, numeric=(0, 3))
+        "<p>Among the submissions that attempted the check's problem (problems left as stubs are counted in the next section). "
+        "Each check's failures are grouped by distinct message (anonymised).</p>",
+        _img("plot-checks", plot_failing(checks), "failures per check: " + "; ".join(c.label for c in checks)),
+        _table(["problem", "check", "failed by", "messages (how many submissions got each)"], check_rows, numeric=(2,))
         if check_rows else "<p>No check failed.</p>",
+        "<h2>Not attempted</h2>",
+        _table(["problem", "submissions that left it as a stub (NotImplementedError)"], stub_rows, numeric=(1,))
+        if stub_rows else "<p>Every submission that ran wrote every problem.</p>",
         "<h2>Grading time per submission</h2>",
         _img("plot-times", plot_times(seconds), "grading time per submission, slowest first"),
     ]
     if error_rows:
-        parts += ["<h2>Not graded</h2>", _table(["reason", "submissions"], error_rows, numeric=(1,))]
+        parts += ["<h2>Not graded</h2>", _table(["status", "reason", "submissions"], error_rows, numeric=(2,))]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

@@ -20,8 +20,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from autograder.config import Assignment, Config
 from autograder.errors import AutograderError
-from autograder.grade.engine import hidden_files
+from autograder.grade.engine import GRADED, NOT_ATTEMPTED, hidden_files
 from autograder.staff.submissions import Submission, Submitter
+from autograder.uploads import BLOCKED_KINDS
+
+# A row's status: the grade's own, the upload's kinds that cannot run, then the regrade's.
+OVER_TIME = "over the time budget"  # stopped at the regrade's per-submission cap
+GRADER_ERROR = "grader error"  # the grader itself failed (or its process died): no grade
+STATUSES = (GRADED, NOT_ATTEMPTED) + BLOCKED_KINDS + (OVER_TIME, GRADER_ERROR)
 
 STATE_FILE = "state.json"
 SUMMARY = "summary.json"
@@ -43,6 +49,8 @@ class Outcome:
     seconds: float = 0.0
     error: str = ""  # why there is no grade (the grader failed, the batch's time cap, no folder)
     upload: str = ""  # fingerprint of the upload that was graded
+    status: str = ""  # one of STATUSES; "" in a summary written before the column existed
+    unfinished: List[str] = field(default_factory=list)  # problem ids still raising NotImplementedError
 
     def to_json(self) -> Dict[str, Any]:
         data = asdict(self)
@@ -54,9 +62,12 @@ class Outcome:
         people = tuple(Submitter(**{k: str(v) for k, v in p.items() if k in ("name", "email", "sid")}) for p in data.get("submitters", []))
         scores = {str(k): float(v) for k, v in dict(data.get("scores", {})).items()}
         total = data.get("total")
+        error = str(data.get("error", ""))
         return Outcome(
             str(data["id"]), people, scores, None if total is None else float(total),
-            float(data.get("seconds", 0.0)), str(data.get("error", "")), str(data.get("upload", "")),
+            float(data.get("seconds", 0.0)), error, str(data.get("upload", "")),
+            str(data.get("status") or (GRADER_ERROR if error else GRADED)),
+            [str(p) for p in data.get("unfinished") or []],
         )
 
 

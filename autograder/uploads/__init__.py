@@ -13,6 +13,9 @@ library only, since the notebook's kernel imports it.
 """
 from autograder.uploads.bounded import UploadError, resolve
 from autograder.uploads.files import MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, Unreadable
-from autograder.uploads.source import Upload, read
+from autograder.uploads.source import BLOCKED_KINDS, EMPTY_OR_BINARY, SYNTAX_ERROR, WRONG_FILES, Upload, read
 
-__all__ = ["MAX_ENTRIES", "MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "Unreadable", "Upload", "UploadError", "read", "resolve"]
+__all__ = [
+    "BLOCKED_KINDS", "EMPTY_OR_BINARY", "MAX_ENTRIES", "MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "SYNTAX_ERROR", "Unreadable", "Upload",
+    "UploadError", "WRONG_FILES", "read", "resolve",
+]

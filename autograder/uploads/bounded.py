@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from autograder.errors import AutograderError
 from autograder.uploads.files import MAX_TOTAL_BYTES
-from autograder.uploads.source import Upload, read
+from autograder.uploads.source import BLOCKED_KINDS, EMPTY_OR_BINARY, Upload, read
 
 CHILD_MEMORY_MB = 320  # with the grader's ~230 MB at this point, well under 768 MB together
 CHILD_CPU_SECONDS = 30
@@ -44,19 +44,19 @@ def _plain(upload: Upload) -> str:
 
 
 def child_main(argv: Sequence[str]) -> None:
-    """In the child: read the upload ``argv = [path, expected, *sources]`` and print it as JSON."""
-    path, expected, *sources = argv
+    """In the child: read the upload ``argv = [path, expected, staff_named ("1" or "0"), *sources]`` and print it as JSON."""
+    path, expected, staff_named, *sources = argv
     try:
-        upload = read(Path(path), expected, sources)
+        upload = read(Path(path), expected, sources, staff_named == "1")
     except MemoryError:
-        upload = Upload(None, f"the upload is too large for the grader to read (it ran out of memory): upload only {expected}.")
+        upload = Upload(None, f"the upload is too large for the grader to read (it ran out of memory): upload only {expected}.", kind=EMPTY_OR_BINARY)
     except RecursionError:
-        upload = Upload(None, f"the upload is nested too deeply for the grader to read: upload only {expected}.")
+        upload = Upload(None, f"the upload is nested too deeply for the grader to read: upload only {expected}.", kind=EMPTY_OR_BINARY)
     sys.stdout.buffer.write(_plain(upload).encode("ascii"))
 
 
 def _unreadable(expected: str, why: str) -> Upload:
-    return Upload(None, f"the grader could not read the upload ({why}): upload only {expected}, as the export script writes it.")
+    return Upload(None, f"the grader could not read the upload ({why}): upload only {expected}, as the export script writes it.", kind=EMPTY_OR_BINARY)
 
 
 def _from_json(raw: bytes, expected: str) -> Upload:
@@ -70,11 +70,13 @@ def _from_json(raw: bytes, expected: str) -> Upload:
     notes = data.get("notes")
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         return _unreadable(expected, "it produced no answer")
-    return Upload(data["source"], data["problem"], data["syntax_error"], notes)
+    kind = data.get("kind") if data.get("kind") in BLOCKED_KINDS else ""
+    return Upload(data["source"], data["problem"], data["syntax_error"], notes, kind)
 
 
-def resolve(path: Path, expected: str, sources: Sequence[str] = ()) -> Upload:
+def resolve(path: Path, expected: str, sources: Sequence[str] = (), staff_named: bool = False) -> Upload:
     """What to grade at ``path`` (a file, a folder or a zip), read in a bounded child process.
+    ``staff_named``: ``path`` is a file course staff named (a regrade's ``<id>.py``): no note about its name.
 
     ``UploadError`` if nothing exists at ``path``; every problem of what is there becomes the
     returned ``Upload``'s message for the student.
@@ -82,7 +84,7 @@ def resolve(path: Path, expected: str, sources: Sequence[str] = ()) -> Upload:
     path = Path(path)
     if not path.exists():
         raise UploadError(f"{path}: no such file or folder; give the upload (a .py, .ipynb or .zip file, or a folder)")
-    command = [sys.executable, "-I", "-S", "-c", _CHILD, str(PACKAGE_ROOT), str(path.resolve()), expected, *sources]
+    command = [sys.executable, "-I", "-S", "-c", _CHILD, str(PACKAGE_ROOT), str(path.resolve()), expected, "1" if staff_named else "0", *sources]
     try:
         done = subprocess.run(command, capture_output=True, timeout=CHILD_WALL_SECONDS, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:

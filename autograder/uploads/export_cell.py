@@ -96,6 +96,12 @@ def _nbx_cell_code(text, modules, where, future, notes):
     return "\n".join(line for number, line in enumerate(lines, start=1) if number not in drop)
 
 
+def _nbx_plain(text):
+    """``text`` fit for a comment or docstring of the written code: one line, no quote or backslash
+    (a newline in a cell's ``grade_id`` would otherwise end the comment and start code)."""
+    return "".join(c if c.isprintable() and c not in "\"\\" else "?" for c in str(text))[:80]
+
+
 def _nbx_code(notebook, name):
     """(the module's text, notes for the student) of a parsed notebook; ValueError if it is not one."""
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
@@ -115,7 +121,7 @@ def _nbx_code(notebook, name):
             if role == "other":
                 ignored += _nbx_defines(text)
             continue
-        grade_id = str(cell["metadata"]["nbgrader"].get("grade_id", ""))[:80] if role != "other" else ""
+        grade_id = _nbx_plain(cell["metadata"]["nbgrader"].get("grade_id", "")) if role != "other" else ""
         names = ", ".join(_nbx_defines(text))
         label = f"{role} cell {grade_id}" if ours else "code cell"
         where = ("the " if ours else "a ") + label + (f" (defining {names})" if names else "")
@@ -128,7 +134,7 @@ def _nbx_code(notebook, name):
             "only answer cells (marked YOUR CODE HERE) and given cells are. Move that code into an answer cell."
         )
     which = "answer and given" if ours else "code"
-    head = f'"""Written from the notebook {name}: its {which} cells, in order. Upload this file."""\n'
+    head = f'"""Written from the notebook {_nbx_plain(name)}: its {which} cells, in order. Upload this file."""\n'
     return head + "".join(line + "\n" for line in future) + "\n\n" + "\n\n\n".join(parts) + "\n", notes
 
 

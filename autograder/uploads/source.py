@@ -32,6 +32,14 @@ class Upload:
     problem: Optional[str] = None
     syntax_error: Optional[str] = None
     notes: List[str] = field(default_factory=list)
+    kind: str = ""  # why nothing can run, for staff: one of BLOCKED_KINDS ("" when it can run)
+
+
+# The kinds of upload that cannot run (``Upload.kind``), as the regrade's status column says them.
+SYNTAX_ERROR = "syntax error"
+EMPTY_OR_BINARY = "empty or binary"  # also: unreadable, encrypted, over the size caps
+WRONG_FILES = "wrong files"
+BLOCKED_KINDS = (SYNTAX_ERROR, EMPTY_OR_BINARY, WRONG_FILES)
 
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -121,14 +129,15 @@ def _merged(contents: Contents, parts: List[Entry], expected: str, sources: Sequ
     try:
         source = merge(files, f"{expected}: merged by the grader from {', '.join(n for n, _ in files)}.", siblings=sources)
     except ExportError as exc:
-        return Upload(None, None, syntax_error=f"{exc}".replace("then export again", "then upload again"), notes=notes)
+        return Upload(None, None, syntax_error=f"{exc}".replace("then export again", "then upload again"), notes=notes, kind=SYNTAX_ERROR)
     except PARSE_ERRORS as exc:
         raise Unreadable(f"{', '.join(n for n, _ in files)} cannot be parsed as Python ({type(exc).__name__}): upload {expected}.") from None
     return _checked(source, expected, notes)
 
 
-def _choose(contents: Contents, expected: str, sources: Sequence[str], notes: List[str]) -> Upload:
-    """Choose the file(s) to grade among the upload's files."""
+def _choose(contents: Contents, expected: str, sources: Sequence[str], notes: List[str], staff_named: bool = False) -> Upload:
+    """Choose the file(s) to grade among the upload's files. ``staff_named``: the upload is one
+    file that course staff named (a regrade's ``<id>.py``), so its name is not the student's to fix."""
     entries = contents.entries
     by_name = [e for e in entries if e.basename == expected]
     python = [e for e in entries if e.name.endswith(".py")]
@@ -142,17 +151,18 @@ def _choose(contents: Contents, expected: str, sources: Sequence[str], notes: Li
         return _merged(contents, own, expected, sources, [e for e in python if e.basename not in sources], notes)
     elif len(python) == 1:
         chosen = python[0]
-        notes.append(f"no file named {expected} was uploaded; graded {chosen.name} instead. Name your file {expected}.")
+        if not staff_named:
+            notes.append(f"no file named {expected} was uploaded; graded {chosen.name} instead. Name your file {expected}.")
     elif len(python) > 1:
         names = ", ".join(sorted(e.name for e in python)[:10])
-        return Upload(None, f"the upload holds several Python files ({names}) and none is named {expected}: upload only {expected}.", notes=notes)
+        return Upload(None, f"the upload holds several Python files ({names}) and none is named {expected}: upload only {expected}.", notes=notes, kind=WRONG_FILES)
     elif len(notebooks) == 1:
         source = _notebook_source(contents.read(notebooks[0]), notebooks[0].name, notes)
         if source is None:
-            return Upload(None, notes.pop(), notes=notes)
+            return Upload(None, notes.pop(), notes=notes, kind=EMPTY_OR_BINARY)
         return _checked(source, notebooks[0].name, notes)
     else:
-        return Upload(None, f"the upload holds no Python file: upload {expected}, written by the export script.", notes=notes)
+        return Upload(None, f"the upload holds no Python file: upload {expected}, written by the export script.", notes=notes, kind=WRONG_FILES)
     return _checked(_text(contents, chosen, notes), chosen.name, notes)
 
 
@@ -165,21 +175,25 @@ def _checked(source: str, name: str, notes: List[str]) -> Upload:
         line = line if len(line) <= 200 else line[:200] + " ..."
         where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         message = f"{name} has a syntax error at {where}: {exc.msg}\n    {line}\nFix it (run `python {name}` to see it), then upload again."
-        return Upload(source, None, syntax_error=message, notes=notes)
+        return Upload(source, None, syntax_error=message, notes=notes, kind=SYNTAX_ERROR)
     except MemoryError:
-        return Upload(None, f"{name} is too large or too deeply nested for the grader to read (parsing it ran out of memory): upload the code you wrote, without generated data.", notes=notes)
+        return Upload(
+            None, f"{name} is too large or too deeply nested for the grader to read (parsing it ran out of memory): upload the code you wrote, without generated data.",
+            notes=notes, kind=SYNTAX_ERROR,
+        )
     except (ValueError, RecursionError) as exc:
-        return Upload(None, f"{name} cannot be parsed as Python ({type(exc).__name__}: {str(exc)[:200]}).", notes=notes)
+        return Upload(None, f"{name} cannot be parsed as Python ({type(exc).__name__}: {str(exc)[:200]}).", notes=notes, kind=SYNTAX_ERROR)
     return Upload(source, notes=notes)
 
 
-def read(path: Path, expected: str, sources: Sequence[str] = ()) -> Upload:
+def read(path: Path, expected: str, sources: Sequence[str] = (), staff_named: bool = False) -> Upload:
     """What to grade in ``path`` (a file, a folder or a zip), in this process. Never raises for
-    anything an upload holds: every problem becomes ``Upload.problem``, said to the student."""
+    anything an upload holds: every problem becomes ``Upload.problem``, said to the student.
+    ``staff_named``: ``path`` is a file that course staff named (see ``_choose``)."""
     notes: List[str] = []
     try:
         with open_upload(Path(path)) as contents:
             notes.extend(contents.notes)
-            return _choose(contents, expected, tuple(sources), notes)
+            return _choose(contents, expected, tuple(sources), notes, staff_named and Path(path).is_file())
     except Unreadable as exc:
-        return Upload(None, str(exc), notes=notes)
+        return Upload(None, str(exc), notes=notes, kind=EMPTY_OR_BINARY)

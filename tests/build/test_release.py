@@ -44,7 +44,7 @@ def _broken_project(tmp_path, edit):
     solutions = tmp_path / "solutions"
     shutil.copytree(ROOT / "solutions", solutions)  # a private copy to break; make_project links the rest
     edit(solutions / "attention.py")
-    return make_project(tmp_path, ATTENTION_TOML.format(time_limit=8))
+    return make_project(tmp_path, ATTENTION_TOML.format(time_limit=60))
 
 
 def test_build_refuses_a_wrong_reference_and_writes_nothing(tmp_path):

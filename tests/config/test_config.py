@@ -23,7 +23,7 @@ def test_repository_config_loads_with_every_problem_tested(repo_config):
 
 
 def test_typo_names_file_key_and_closest_valid_key(tmp_path):
-    text = ATTENTION_TOML.format(time_limit=8).replace("points = 4", "pionts = 4")
+    text = ATTENTION_TOML.format(time_limit=60).replace("points = 4", "pionts = 4")
     with pytest.raises(ConfigError) as err:
         load(tmp_path, text)
     message = str(err.value)
@@ -32,28 +32,28 @@ def test_typo_names_file_key_and_closest_valid_key(tmp_path):
 
 def test_wrong_type_and_bad_visibility_are_explained(tmp_path):
     with pytest.raises(ConfigError, match=r"points='four', but should be a float"):
-        load(tmp_path / "a", ATTENTION_TOML.format(time_limit=8).replace("points = 4", 'points = "four"'))
-    text = ATTENTION_TOML.format(time_limit=8).replace("max_examples = 10", 'max_examples = 10\nvisibility = "hiden"')
+        load(tmp_path / "a", ATTENTION_TOML.format(time_limit=60).replace("points = 4", 'points = "four"'))
+    text = ATTENTION_TOML.format(time_limit=60).replace("max_examples = 10", 'max_examples = 10\nvisibility = "hiden"')
     with pytest.raises(ConfigError, match=r"did you mean 'hidden'"):
         load(tmp_path / "b", text)
 
 
 def test_missing_source_and_duplicate_ids(tmp_path):
     with pytest.raises(ConfigError, match=r"sources names 'nope.py'"):
-        load(tmp_path / "a", ATTENTION_TOML.format(time_limit=8).replace('["attention.py"]', '["nope.py"]'))
-    text = ATTENTION_TOML.format(time_limit=8).replace('id = "transformer"', 'id = "attention_head"')
+        load(tmp_path / "a", ATTENTION_TOML.format(time_limit=60).replace('["attention.py"]', '["nope.py"]'))
+    text = ATTENTION_TOML.format(time_limit=60).replace('id = "transformer"', 'id = "attention_head"')
     with pytest.raises(ConfigError, match=r"more than once: attention_head"):
         load(tmp_path / "b", text)
 
 
 def test_problem_ids_are_checked_against_hidden_tests_both_ways(tmp_path):
     # A problem in grading.toml without hidden checks...
-    extra = ATTENTION_TOML.format(time_limit=8) + '\n[[assignments.hw3.problems]]\nid = "ghost"\ntitle = "G"\npoints = 1\nsymbols = ["Ghost"]\n'
+    extra = ATTENTION_TOML.format(time_limit=60) + '\n[[assignments.hw3.problems]]\nid = "ghost"\ntitle = "G"\npoints = 1\nsymbols = ["Ghost"]\n'
     cfg = load(tmp_path / "a", extra)
     with pytest.raises(ConfigError, match=r"no hidden checks \(in hw3/hidden/\*\.py\) for problem\(s\) ghost"):
         load_checks(cfg, cfg.assignment("hw3"))
     # ...and hidden checks for a problem grading.toml does not list.
-    cfg = load(tmp_path / "b", ATTENTION_TOML.format(time_limit=8).replace('id = "transformer"', 'id = "transformr"'))
+    cfg = load(tmp_path / "b", ATTENTION_TOML.format(time_limit=60).replace('id = "transformer"', 'id = "transformr"'))
     with pytest.raises(ConfigError, match=r"'transformer'"):
         load_checks(cfg, cfg.assignment("hw3"))
 
@@ -73,7 +73,7 @@ def test_keys_are_documented():
 def test_the_config_is_found_from_any_folder_inside_the_repository(tmp_path, monkeypatch):
     """Without --config: $AUTOGRADER_CONFIG, else the nearest grading.toml here or above; else an
     error that says how to name one."""
-    path = make_project(tmp_path / "repo", ATTENTION_TOML.format(time_limit=8))
+    path = make_project(tmp_path / "repo", ATTENTION_TOML.format(time_limit=60))
     deep = tmp_path / "repo" / "assignments" / "hw3" / "notes"
     deep.mkdir()
     monkeypatch.delenv(config_mod.CONFIG_ENV, raising=False)

@@ -120,6 +120,7 @@ class Course:
     grades_csv: Path
     py_scores: Dict[str, float]  # the Gradescope route's exact scores of the same code as a .py
     exported_results: dict  # `python -m autograder grade` on the file the export cell wrote
+    autograde_log: str  # what `nbgrader autograde` printed
 
 
 def _per_problem(gradebook: Path, student: str) -> Dict[str, float]:
@@ -175,14 +176,15 @@ def course(release_dir, tmp_path_factory, monkeypatch_module) -> Course:
     run = _run_like_jupyter(student, student_dir)
     (work / "run.ipynb").write_text(json.dumps(run, indent=1))  # to read when a test fails
     exported = _python("-m", "autograder", "grade", str(student_dir / HW3.upload), "--assignment", "hw3", "--results", str(work / "exported.json"))
-    _finish(autograde)
+    autograde_log = _finish(autograde)
+    (work / "autograde.log").write_text(autograde_log)  # to read when a test fails
     _finish(_nbgrader(root, "export"))
     _finish(py_grade)
     _finish(exported)
     scores = {name: _per_problem(root / "gradebook.db", name) for name in submissions}
     return Course(
         root, released, student, run, student_dir, scores, root / "grades.csv",
-        json.loads((work / "corpus.json").read_text())["scores"], json.loads((work / "exported.json").read_text()),
+        json.loads((work / "corpus.json").read_text())["scores"], json.loads((work / "exported.json").read_text()), autograde_log,
     )
 
 
@@ -212,6 +214,34 @@ def test_autograde_gives_the_instructor_full_marks_and_the_release_zero(course):
     assert float(rows["instructor"]["score"]) == HW3.total_points == float(rows["instructor"]["max_score"])
     assert float(rows["blank"]["score"]) == 0.0
     assert float(rows["student"]["score"]) == pytest.approx(sum(course.scores["student"].values()))
+
+
+@pytest.mark.notebook
+def test_per_problem_scores_from_the_gradebook_in_the_regrade_columns(course, tmp_path):
+    out = tmp_path / "problems.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "--config", str(ROOT / "grading.toml"), "nbgrader-grades", "--course", str(course.root), "--out", str(out)],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with out.open() as handle:
+        reader = csv.DictReader(handle)
+        rows = {row["id"]: row for row in reader}
+    assert reader.fieldnames == ["id", "name", "email", "sid", "total"] + [p.id for p in HW3.problems] + ["status", "error"]
+    assert sorted(rows) == ["blank", "instructor", "student"]
+    for student, scores in course.scores.items():
+        assert {p: float(rows[student][p]) for p in scores} == pytest.approx(scores, abs=1e-4), student
+        assert float(rows[student]["total"]) == pytest.approx(sum(scores.values()), abs=1e-4)
+    assert rows["instructor"]["total"] == f"{HW3.total_points:g}" and rows["blank"]["total"] == "0"
+
+
+@pytest.mark.notebook
+def test_the_course_readme_names_the_warnings_autograde_gives(course):
+    readme = (course.root / "README.md").read_text()
+    warnings = [line for line in course.autograde_log.splitlines() if "WARNING" in line]
+    for line in warnings:
+        assert ("checksum" in line.lower() and "checksum" in readme) or ("cell" in line.lower() and "cells" in readme), line
+    assert "nbgrader-grades" in readme
 
 
 @pytest.mark.notebook
@@ -261,11 +291,14 @@ def test_a_student_running_the_notebook_sees_the_graders_messages(course):
     assert "MultiHeadedAttention.__init__ (problem 'multi_headed_attention') is not written yet" in unwritten
     assert "calling `mha = MultiHeadedAttention(dim=6, n_hidden=4, num_heads=3)` raised NotImplementedError" in unwritten
     masked = _error_text(cells["test_attention_head"])
-    assert "1 of 2 visible checks failed" in masked and "alpha[0]=" in masked and "but should be" in masked
+    assert "1 of 3 visible checks failed" in masked and "alpha[0]=" in masked and "but should be" in masked
     tokenizer = _error_text(cells["test_tokenizer"])
     assert 'tok.encode("to be , sir").tolist() is [6, 3, 2, 2], but should be [0, 6, 3, 2, 2]' in tokenizer
     assert "(problem 'multi_headed_attention') is not written yet" in _error_text(cells["test_transformer"])
-    assert "1 of 1 visible checks passed" in _stdout(cells["test_dialogue_loss"])  # only the hidden tests see this bug
+    loss = _error_text(cells["test_dialogue_loss"])  # the loss without the shift: a known answer shows it
+    assert "1 of 2 visible checks failed" in loss and "the logits at i - 1 predict token i" in loss
+    # DialogueGPT's tests point at the part it is built on that fails its own check (AttentionHead here)
+    assert "fix Part 2a (AttentionHead) first" in _error_text(cells["test_dialogue_gpt"])
     assert "Traceback" not in masked + unwritten  # the message alone, not the helper's frames
     assert f"wrote {course.student_dir / HW3.upload}" in _stdout(cells["export"])
 

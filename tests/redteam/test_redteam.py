@@ -5,7 +5,7 @@ each with the outcome it must get (principles 2 and 3 of DEVELOPERS.md).
 Most uploads are the reference solution with some problems replaced by an attack, so that one
 grade shows both halves of an outcome: the attacking problem gets what it deserves, and the
 problems that did not misbehave keep full credit. The project holds five hw3 problems (neurons,
-LSTM parity and the three attention problems) with an 8-second time limit.
+LSTM parity and the three attention problems) with a 20-second time limit.
 
 Every grade also checks: results.json is valid against Gradescope's schema and under 1 MB, the
 staff output names the isolation that was active, and nothing the submission started or wrote
@@ -36,7 +36,7 @@ from helpers import BUG, ROOT, by_problem, isolation_or_skip, make_project, narr
 
 pytestmark = pytest.mark.redteam
 
-TIME_LIMIT = 8
+TIME_LIMIT = 20  # generous: the reference must pass with the machine busy; only hostile code meets it
 FULL = {"neurons": 2, "lstm_parity": 3, "attention_head": 4, "multi_headed_attention": 3, "transformer": 3}
 PROJECT_TOML = narrowed_toml(
     list(FULL),
@@ -477,9 +477,9 @@ import ctypes, os, sys, time
 import numpy
 
 MARK = "MARKER"
-try:  # tens of MB of output at import (the capture file is capped; grading goes on)
-    sys.stdout.write("spam " * (10 * 1024 * 1024))
-    sys.stderr.write("spam " * (10 * 1024 * 1024))
+try:  # tens of MB of output at import (past the cap it is dropped; grading goes on)
+    sys.stdout.write("spam " * (2560 * 1024))
+    sys.stderr.write("spam " * (2560 * 1024))
 except OSError:
     pass
 
@@ -578,7 +578,7 @@ def test_exhaustion_is_bounded_and_leaves_nothing_behind(project, mode, tmp_path
     transformer = outputs(results, "transformer")
     started = re.search(r"started (\d+) processes", transformer)
     assert scores["transformer"] < FULL["transformer"] and started and 0 < int(started.group(1)) < 32, transformer[:2000]
-    assert re.search("Last output of your code:\n[spam ]{900,1000}\n", neurons)  # 100 MB printed at import: a 1000-character tail
+    assert re.search("Last output of your code:\n[spam ]{900,1000}\n", neurons)  # 25 MB printed at import: a 1000-character tail
     assert_nothing_left(marker, grader_tmp)
 
 

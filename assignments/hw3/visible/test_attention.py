@@ -1,5 +1,5 @@
 """Visible tests for Part 2 (run `pytest` in this folder). They check shapes and one known answer
-per problem; the hidden tests check much more (random inputs, masks, the reference's weights)."""
+per problem, and each mistake a small example can show; the hidden tests check much more (random inputs, masks, the reference's weights)."""
 import torch
 
 from attention import AttentionHead, MultiHeadedAttention, Transformer
@@ -26,6 +26,19 @@ def test_attention_head_uniform_when_queries_and_keys_are_zero():
     assert torch.allclose(out, alpha @ head.W_V(x), atol=1e-6), "out should be alpha @ V"
 
 
+def test_attention_head_scales_scores_by_sqrt_n_hidden():
+    head = AttentionHead(dim=2, n_hidden=4)
+    with torch.no_grad():
+        for layer in (head.W_Q, head.W_K):
+            layer.weight.copy_(torch.tensor([[1.0, 0.0]] * 4))  # every hidden unit copies x[..., 0]
+            layer.bias.zero_()
+    x = torch.tensor([[[1.0, 0.0], [2.0, 0.0]]])  # so q = k = (x0, x0, x0, x0) at each position
+    _, alpha = head(x)
+    # q.k = 4 * x0_i * x0_j = [[4, 8], [8, 16]], divided by sqrt(n_hidden) = 2 (not sqrt(dim), not n_hidden)
+    expected = torch.softmax(torch.tensor([[2.0, 4.0], [4.0, 8.0]]), dim=-1)
+    assert torch.allclose(alpha[0], expected, atol=1e-5), f"alpha[0]=\n{alpha[0]}\nbut should be\n{expected}"
+
+
 def test_multi_headed_attention_shapes_and_distinct_heads():
     mha = MultiHeadedAttention(dim=6, n_hidden=4, num_heads=3)
     out, alphas = mha(torch.randn(2, 5, 6))
@@ -49,3 +62,4 @@ def test_transformer_shapes_and_mask():
     assert attn.shape == (2, 3, 2, 4, 4), f"attn.shape={tuple(attn.shape)}, but should be (2, 3, 2, 4, 4)"
     assert (attn[..., BAND == 0] == 0).all(), "every layer's attention should be exactly 0 where the mask is 0"
     assert model(torch.randn(2, 4, 8))[1] is None, "attn should be None when return_attn is False"
+    assert len({id(layer) for layer in model.layers}) == 3, "the layers should be 3 distinct AttentionResidual modules"

@@ -12,10 +12,16 @@ def test_patch_embed_shape():
 
 def test_patch_order_is_row_major():
     embed = PatchEmbed(img_size=4, patch_size=2, nin=1, nout=3)
-    img = torch.zeros(1, 1, 4, 4)
-    img[0, 0, 0, 2] = 1.0  # a pixel in the top-right patch, which is patch 1 in row-major order
-    changed = (embed(img) - embed(torch.zeros(1, 1, 4, 4))).abs().sum(-1)[0]
-    assert changed.argmax().item() == 1, f"only patch 1 should change, but the changes per patch are {changed.tolist()}"
+    # (row, column) of one pixel, and its patch in row-major order: the top-right patch is patch 1
+    for pixel, patch in (((0, 2), 1), ((1, 1), 0), ((3, 0), 2)):
+        img = torch.zeros(1, 1, 4, 4)
+        img[0, 0, pixel[0], pixel[1]] = 1.0
+        changed = (embed(img) - embed(torch.zeros(1, 1, 4, 4))).abs().sum(-1)[0]
+        moved = [i for i, c in enumerate(changed.tolist()) if c > 1e-6]
+        assert moved == [patch], (
+            f"pixel {pixel} changed the embeddings of patches {moved}, but should change patch {patch} only "
+            "(patches do not overlap; each patch's channels stay together)"
+        )
 
 
 def test_vision_transformer_runs():

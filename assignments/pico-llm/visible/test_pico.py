@@ -18,6 +18,13 @@ def test_nucleus_small_p_is_greedy_and_returns_int():
     assert set(draws) == {2}, f"p=0.6 is below the top probability 0.7, so only token 2 may come up; saw {sorted(set(draws))}"
 
 
+def test_nucleus_keeps_the_token_that_reaches_p():
+    torch.manual_seed(0)
+    logits = torch.log(torch.tensor([0.6, 0.3, 0.1]))
+    draws = {nucleus_sampling(logits, p=0.7) for _ in range(200)}
+    assert draws == {0, 1}, f"p=0.7: 0.6 < 0.7, so tokens 0 and 1 (0.6 + 0.3 >= 0.7) may come up; saw {sorted(draws)}"
+
+
 def test_kgram_shapes_and_window():
     torch.manual_seed(0)
     model = KGramMLPSeqModel(vocab_size=5, k=2, embed_size=16, num_inner_layers=1)
@@ -35,6 +42,8 @@ def test_kgram_shapes_and_window():
 def test_rmsnorm_matches_torch():
     norm = RMSNorm(6, eps=1e-5)
     assert torch.equal(norm.weight.detach(), torch.ones(6)), "weight should start at ones"
+    count = sum(p.numel() for p in norm.parameters())
+    assert count == 6, f"RMSNorm(6) has {count} learnable numbers, but should have 6: one weight per feature, no bias"
     with torch.no_grad():
         norm.weight.copy_(torch.linspace(0.5, 2.0, 6))
     reference = torch.nn.RMSNorm(6, eps=1e-5)

@@ -31,10 +31,9 @@ from typing import Any, Callable, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import confine  # noqa: E402
 import numpy as np  # noqa: E402  (preloaded here so that every session inherits it)
 import torch  # noqa: E402
-
-import confine  # noqa: E402
 import wire  # noqa: E402
 from output import Output  # noqa: E402
 

@@ -33,14 +33,14 @@ class Output:
         """The descriptor to wait on (none once every writer is gone)."""
         return [self.read_fd] if self.open else []
 
-    def drain(self, most: int = 16) -> None:
+    def drain(self, most: int = 4) -> None:
         """Read what the pipe holds now, without waiting, at most ``most`` chunks: a session that
         prints without end must not keep the fork server from its other pipes."""
         for _ in range(most):
             if not self.open:
                 return
             try:
-                chunk = os.read(self.read_fd, 1 << 16)
+                chunk = os.read(self.read_fd, 1 << 20)
             except BlockingIOError:
                 return
             except OSError:
@@ -49,12 +49,12 @@ class Output:
                 self.open = False
                 return
             self.total += len(chunk)
-            self.tail += chunk
+            self.tail += chunk[-self.KEEP:]
             if len(self.tail) > 2 * self.KEEP:
                 del self.tail[: -self.KEEP]
 
     def report(self) -> Dict[str, Any]:
-        self.drain(most=64)
+        self.drain(most=16)
         text = bytes(self.tail[-self.KEEP:]).decode("utf-8", "replace")[-OUTPUT_TAIL:]
         return {"output": text, "cut": self.total > self.cap}
 
