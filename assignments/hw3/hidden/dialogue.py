@@ -236,6 +236,11 @@ def _causal(length: int) -> torch.Tensor:
 
 def _logits(built: standins.Built, ids: torch.Tensor, case: GPTCase, call: str) -> torch.Tensor:
     """The logits of ``model(ids)``, checked to be (B, T, vocab_size)."""
+    return _forward(built, ids, case, call)[0]
+
+
+def _forward(built: standins.Built, ids: torch.Tensor, case: GPTCase, call: str) -> Tuple[torch.Tensor, object]:
+    """``model(ids)`` as (logits, alphas), the logits checked to be (B, T, vocab_size)."""
     built.reset()
     result = built.module(ids)
     want = (int(ids.shape[0]), int(ids.shape[1]), case.vocab)
@@ -248,7 +253,7 @@ def _logits(built: standins.Built, ids: torch.Tensor, case: GPTCase, call: str) 
         f"logits.shape={tuple(logits.shape)}, but should be {want} [{call}]",
         "(B, T, vocab_size): one row of logits per position",
     )
-    return logits
+    return logits, result[1]
 
 
 def _mask_hint(built: standins.Built, length: int) -> str:
@@ -389,6 +394,36 @@ def gpt_composition(ctx: Context) -> None:
         expect_tensor(logits, want, "logits", call, hint=_diagnose_gpt(built, ids, logits, case))
 
     ctx.forall(gpt_cases(), body, max_examples=12)
+
+
+@checks.add("dialogue_gpt", "the second return value, alphas, is what self.transformer returns for return_attn=True: (B, num_layers, num_heads, T, T)")
+def gpt_alphas(ctx: Context) -> None:
+    def body(case: GPTCase) -> None:
+        built = _new_gpt(ctx, case)
+        transformer = built.stand_ins[0].module  # the reference Transformer the stand-in computes
+        calls: List[tuple] = []  # (x, attn_mask) of every call the student's forward made
+        handle = transformer.register_forward_hook(lambda module, args, output: calls.append(args[:2]))
+        try:
+            ids = case.ids()
+            call = f"{built.module.name}(ids)"
+            _, alphas = _forward(built, ids, case, call)
+        finally:
+            handle.remove()
+        if not calls:
+            fail(f"alphas cannot be checked: {built.module.name}.transformer was never called [{call}]\n  hint: {_mask_hint(built, case.length)}")
+        x, mask = calls[-1]
+        with torch.no_grad():
+            want = transformer(x, mask, True)[1]  # what the Transformer gives for return_attn=True
+        asked = "pass return_attn=True to self.transformer and return the alphas it gives back"
+        if alphas is None:
+            fail(
+                f"alphas=None, but should be a tensor of shape {tuple(want.shape)}, (B, num_layers, num_heads, T, T): "
+                f"the attention weights of self.transformer [{call}]\n  hint: {asked}"
+            )
+        expect_type(alphas, [torch.Tensor], "alphas", call)
+        expect_tensor(alphas, want, "alphas", call, hint=f"alphas are the attention weights self.transformer returns: {asked}, unchanged")
+
+    ctx.forall(gpt_cases(), body, max_examples=8)
 
 
 # -------------------------------------------------------------------------------------------
