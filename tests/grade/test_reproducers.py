@@ -19,9 +19,23 @@ from helpers import ROOT
 
 pytestmark = pytest.mark.e2e
 
-# Bugs whose failures show seeded weights in a composite (the reproducer's loop over the state
-# dict), a state dict loaded by key, and images too big to print in full (PatchEmbed's probes).
-BUGS = ["multi_headed_attention__reversed_heads", "transformer__mask_not_passed", "patch_embed__column_major"]
+# Corpus bugs whose failures show seeded weights in a composite (the reproducer's loop over the
+# state dict) and a state dict loaded by key.
+CORPUS = ["multi_headed_attention__reversed_heads", "transformer__mask_not_passed"]
+# A PatchEmbed wrong only on images of 12 pixels or more: its smallest failing example keeps
+# inputs too big to print in full (more than 512 values: the probe images, the moved pixel).
+LARGE = '''
+class PatchEmbed(nn.Module):
+    def __init__(self, img_size, patch_size, nin, nout):
+        super().__init__()
+        self.img_size = img_size
+        self.proj = nn.Conv2d(nin, nout, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        out = self.proj(x).flatten(start_dim=2).transpose(1, 2)  # (B, n*n, nout)
+        return out.flip(1) if self.img_size >= 12 else out
+'''
+BUGS = CORPUS + ["patch_embed__large_images_reversed"]
 HEADER = "Reproduce (smallest failing example found):\n"
 PLACEHOLDER = re.compile(r"<[^<>\n]*>|stand-in: the grader's")
 
@@ -30,7 +44,8 @@ def _blocks(repo_config) -> dict:
     """The reproducer of every failed check, by (bug, check name), and each bug's upload."""
     assignment = repo_config.assignment("hw3")
     reference = reference_source(repo_config, assignment)
-    uploads = {bug: Upload(reference + "\n\n" + (ROOT / "assignments/hw3/corpus/bugs" / f"{bug}.py").read_text()) for bug in BUGS}
+    uploads = {bug: Upload(reference + "\n\n" + (ROOT / "assignments/hw3/corpus/bugs" / f"{bug}.py").read_text()) for bug in CORPUS}
+    uploads["patch_embed__large_images_reversed"] = Upload(reference + "\n\n" + LARGE)
     grades = grade_uploads(repo_config, assignment, uploads, only={bug: [bug.split("__")[0]] for bug in BUGS})
     found = {}
     for bug, grade in grades.items():
@@ -47,6 +62,8 @@ def _blocks(repo_config) -> dict:
 def test_reproducers_run_after_the_upload(repo_config, tmp_path: Path):
     found = _blocks(repo_config)
     assert {bug for bug, _ in found} == set(BUGS), "every bug must fail some check"
+    large = [code for (bug, _), (_, code) in found.items() if bug == "patch_embed__large_images_reversed"]
+    assert any("torch.eye(" in code for code in large), "the probes must be shown as code"
     for index, ((bug, name), (source, code)) in enumerate(found.items()):
         assert not PLACEHOLDER.search(code), f"{bug}: {name}: a placeholder in\n{code}"
         script = tmp_path / f"repro{index}.py"
