@@ -26,13 +26,10 @@ from autograder.build.release import build
 from autograder.errors import AutograderError
 from autograder.grade import results as results_mod
 from autograder.grade.engine import Grade, grade_source
-from autograder.sandbox import SandboxError, choose_isolation, close_to_others
+from autograder.sandbox import choose_isolation, close_to_others
 from autograder.uploads import Upload, UploadError, resolve
 
 LOG = logging.getLogger("autograder")
-# Printed as one line and a non-zero status. SandboxError is listed until it derives from
-# AutograderError (a one-line change in autograder/sandbox/, whose owner makes it).
-USER_ERRORS = (AutograderError, SandboxError)
 
 
 class UsageError(AutograderError):
@@ -334,7 +331,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except USER_ERRORS as exc:
+    except AutograderError as exc:  # one line and a non-zero status (a SandboxError is one too)
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

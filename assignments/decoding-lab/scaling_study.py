@@ -75,10 +75,9 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
-
 from lab_models import Encoding, ModelOutput
 from perplexity import compute_perplexity, token_nlls
+from tqdm import tqdm
 
 QUICK = "--quick" in sys.argv or os.environ.get("SCALING_STUDY_QUICK") == "1"
 SIZES = [(16, 1), (32, 1), (64, 2), (96, 2)] if not QUICK else [(8, 1), (16, 1)]  # (d_model, layers)

@@ -36,12 +36,11 @@ matplotlib.use("Agg")  # write PNG files; no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from dialogue import DialogueGPT, DialogueLoss, MyTokenizer
 from nltk.tokenize import word_tokenize
+from sampling import nucleus_sampling
 from torch.utils.data import DataLoader
 from tqdm import tqdm
-
-from dialogue import DialogueGPT, DialogueLoss, MyTokenizer
-from sampling import nucleus_sampling
 
 # In the Markdown plays a speech is a paragraph whose first line is the speaker in bold.
 SPEAKER_LINE = re.compile(r"^\*\*(?P<name>[^*]+)\*\*\s*$")
@@ -195,7 +194,9 @@ def main() -> None:
     tokenizer = build_tokenizer(train_texts, args.min_count)
     pad_id = tokenizer.tok_to_id[tokenizer.pad_token]
     # Long speeches are cut to their first max_len tokens.
-    encode = lambda texts: [tokenizer.encode(t)[: args.max_len] for t in texts]
+    def encode(texts):
+        return [tokenizer.encode(t)[: args.max_len] for t in texts]
+
     train_ids, val_ids = encode(train_texts), encode(val_texts)
     collate = make_collate(pad_id)
     train_loader = DataLoader(train_ids, batch_size=args.batch_size, shuffle=True, collate_fn=collate)

@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from tqdm import tqdm
-
 from vit import VisionTransformer
 
 IMG_SIZE = 8
@@ -53,7 +52,9 @@ def load_data(seed: int):
     images = digits.images.astype(np.float32) / 16.0 * 2.0 - 1.0  # pixel values are 0..16
     labels = digits.target.astype(np.int64)
     x_tr, x_va, y_tr, y_va = train_test_split(images, labels, test_size=0.2, random_state=seed, stratify=labels)
-    as_images = lambda a: torch.from_numpy(a).unsqueeze(1)  # (N, 8, 8) -> (N, 1, 8, 8)
+    def as_images(a):
+        return torch.from_numpy(a).unsqueeze(1)  # (N, 8, 8) -> (N, 1, 8, 8)
+
     return as_images(x_tr), torch.from_numpy(y_tr), as_images(x_va), torch.from_numpy(y_va)
 
 

@@ -31,9 +31,8 @@ import matplotlib
 matplotlib.use("Agg")  # write PNG files; no display needed
 import matplotlib.pyplot as plt
 import torch
-from tqdm import tqdm
-
 from pico_models import KGramMLPSeqModel, TransformerModel, compute_next_token_loss, generate_text
+from tqdm import tqdm
 
 SPEAKER = re.compile(r"^\*\*(?P<name>[^*]+)\*\*\s*$")  # `**HAMLET**` opens a speech
 BRACKETED = re.compile(r"[_*]*\\?\[[^\]]*\][_*]*")  # inline stage directions such as `_[Aside]_`

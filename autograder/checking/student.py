@@ -100,7 +100,7 @@ class Student:
     def __init__(self, session: Session):
         self.session = session
         self.log: List[str] = []
-        self.entry_points: Set[str] = set()  # top-level names the checks called (see grade/corpus.py)
+        self.entry_points: Set[str] = set()  # top-level names the checks called (see staff/corpus.py)
         self._names = 0
         self._functions: Dict[int, Callable[..., Any]] = {}
         self._modules: Dict[str, wire.Handle] = {}  # Python modules of the session, by name

@@ -201,7 +201,7 @@ def _explain(exc: BaseException, student: Student) -> str:
         message = f"the grader could not use what your code returned ({type(exc).__name__}: {str(exc)[:300]})"
     repro = student.reproducer()
     if repro:
-        message += "\nReproduce (smallest failing example found):\n" + "\n".join("  " + l for l in repro.splitlines())
+        message += "\nReproduce (smallest failing example found):\n" + "\n".join("  " + line for line in repro.splitlines())
     return message
 
 
@@ -247,7 +247,7 @@ def _grade_in_session(sandbox: Sandbox, name: str, problem: Problem, checks: Lis
                 if ended.output.strip():
                     note += "\nLast output of your code:\n" + ended.output.strip()[-1000:]
                 if student.reproducer():
-                    note += "\nIt happened while running:\n" + "\n".join("  " + l for l in student.reproducer().splitlines())
+                    note += "\nIt happened while running:\n" + "\n".join("  " + line for line in student.reproducer().splitlines())
                 failed = _all_fail(problem, checks[index:], note, maxima[index:]).checks
                 return ProblemResult(problem, tuple(results) + failed, note, tuple(sorted(student.entry_points)))
         return ProblemResult(problem, tuple(results), entry_points=tuple(sorted(student.entry_points)))

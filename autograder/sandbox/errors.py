@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Optional
 
+from autograder.errors import AutograderError
 
-class SandboxError(Exception):
+
+class SandboxError(AutograderError):
     """The sandbox could not be started or stopped answering; the grader's problem, not the student's."""
 
 

@@ -322,8 +322,8 @@ def test_the_source_files_are_merged_as_the_export_does(tmp_path, repo_config):
 
 @pytest.fixture(scope="module")
 def two_file_project(tmp_path_factory):
-    """hw3 narrowed to its neurons problem, with two source files: the upload may be either."""
-    path = make_project(tmp_path_factory.mktemp("two-files"), narrowed_toml(["neurons"], ["neurons.py", "attention.py"], ["hw3/neurons.py"], max_examples=5),
+    """hw3 narrowed to the problems of neurons.py, with two source files: the upload may be either."""
+    path = make_project(tmp_path_factory.mktemp("two-files"), narrowed_toml(["neurons", "lstm_parity"], ["neurons.py", "attention.py"], ["hw3/hidden/neurons.py"], max_examples=5),
                         hidden=("neurons.py",))
     cfg = config_mod.load(path)
     return cfg, cfg.assignment("hw3")

@@ -3,7 +3,6 @@ random models, distributions and search problems, and statistical checks for the
 import math
 
 import torch
-
 from beam_search import beam_search
 from decoding import greedy, temperature_sample, top_k_sample
 from lab_models import NGramStep, TableLM, WhitespaceTokenizer

@@ -1,7 +1,6 @@
 """Visible tests for Part 2 (run `pytest` in this folder). They check shapes and one known answer
 per problem, and each mistake a small example can show; the hidden tests check much more (random inputs, masks, the reference's weights)."""
 import torch
-
 from attention import AttentionHead, MultiHeadedAttention, Transformer
 
 BAND = torch.tensor([[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]])  # self and the token before

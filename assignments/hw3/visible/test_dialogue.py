@@ -1,7 +1,6 @@
 """Visible tests for Part 4. The hidden tests also check causality and the use of positions on
 random inputs, the reference's weights, and the loss on many random batches with ragged padding."""
 import torch
-
 from attention import AttentionHead, MultiHeadedAttention, Transformer
 from dialogue import DialogueGPT, DialogueLoss, MyTokenizer
 

@@ -3,7 +3,6 @@ length and on long random ones, and report the shortest string on which C_t goes
 import itertools
 
 import torch
-
 from neurons import and_neuron, lstm_parity_weights, or_neuron, run_step_lstm, threshold_neuron
 
 

@@ -1,7 +1,6 @@
 """Visible tests for Part 5. The hidden tests also check the kept set against the smallest
 prefix reaching p, the tie rule, and the sampling frequencies."""
 import torch
-
 from sampling import nucleus_sampling
 
 

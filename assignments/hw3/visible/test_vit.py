@@ -1,7 +1,6 @@
 """Visible tests for Part 3. The hidden tests also check row-major patch order, that a pixel
 changes only its own patch's embedding, and one affine map shared by every patch."""
 import torch
-
 from vit import PatchEmbed, VisionTransformer
 
 

@@ -1,7 +1,6 @@
 """Visible tests (run `pytest` in this folder): one example per property. The hidden tests check
 the same properties on many random inputs, and train your models briefly with train_steps."""
 import torch
-
 from pico_models import KGramMLPSeqModel, RMSNorm, TransformerModel
 from sampling import nucleus_sampling
 
