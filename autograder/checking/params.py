@@ -10,12 +10,13 @@ shape, that order is an assumption, and ``ParamMap.note`` says so in the message
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 from autograder.checking.compare import expect_type
 from autograder.checking.strategies import randn
+from autograder.checking.student import describe_value
 
 Shape = Tuple[int, ...]
 
@@ -76,22 +77,66 @@ def match(theirs: Dict[str, Any], wanted: Sequence[Tuple[str, Shape]], exclude: 
     return result
 
 
-def load(module: Any, theirs: Dict[str, Any], mapping: ParamMap, values: Dict[str, torch.Tensor]) -> None:
+# The reproducer's lines for seeded values loaded into a student's module (see ``seeded_text``).
+ALL_SEEDED = (
+    "with torch.no_grad():  # the grader's seeded values, in the order of your state_dict()\n"
+    "    for i, p in enumerate(v for v in {name}.state_dict().values() if v.is_floating_point()):\n"
+    "        p.copy_(torch.randn(p.shape, generator=torch.Generator().manual_seed({start} + i)){times})"
+)
+SOME_SEEDED = (
+    "with torch.no_grad():  # the grader's seeded values, by your state_dict() keys\n"
+    "    for key, seed in {seeds}.items():\n"
+    "        p = {name}.state_dict()[key]\n"
+    "        p.copy_(torch.randn(p.shape, generator=torch.Generator().manual_seed(seed)){times})"
+)
+
+
+def seeded_text(name: str, theirs: Dict[str, Any], seeds: Dict[str, int], scale: float) -> str:
+    """Code a student can paste that puts into ``name`` what the grader loaded: for each of its
+    state-dict keys in ``seeds``, ``torch.randn(shape, generator=seeded(seed)) * scale`` (the other
+    entries keep their values). A few short lines whatever the module's size, where the values
+    themselves would run to thousands of characters."""
+    times = "" if scale == 1.0 else f" * {scale!r}"
+    floating = [key for key, _ in _floating(theirs, ())]
+    ordered = sorted(seeds, key=lambda k: seeds[k])
+    start = seeds[ordered[0]] if ordered else 0
+    if ordered == floating and all(seeds[k] == start + i for i, k in enumerate(ordered)):
+        return ALL_SEEDED.format(name=name, start=start, times=times)
+    return SOME_SEEDED.format(name=name, seeds={k: seeds[k] for k in ordered}, times=times)
+
+
+def load(
+    module: Any,
+    theirs: Dict[str, Any],
+    mapping: ParamMap,
+    values: Dict[str, torch.Tensor],
+    seeds: Optional[Dict[str, int]] = None,
+    scale: float = 1.0,
+) -> None:
     """Load ``values`` (by wanted key) into ``module`` through ``mapping``; its other entries keep
-    the values ``theirs`` (its own ``state_dict()``) gave."""
+    the values ``theirs`` (its own ``state_dict()``) gave. ``seeds`` (by wanted key): each value is
+    ``randn(seeds[key], *shape, scale=scale)``, which the reproducer shows as a short loop; else it
+    shows the loaded entries themselves (seeded constructors or exact values)."""
     state = dict(theirs)
     for wanted, key in mapping.keys.items():
         state[key] = values[wanted]
-    module.load_state_dict(state)
+    name = module.name
+    if seeds is not None:
+        shown = seeded_text(name, theirs, {key: seeds[wanted] for wanted, key in mapping.keys.items()}, scale)
+    else:
+        loaded = {key: values[wanted] for wanted, key in mapping.keys.items()}
+        shown = f"{name}.load_state_dict({describe_value(loaded)}, strict=False)"
+    module.load_state_dict(state, shown=shown)
 
 
 def load_like(module: Any, reference: torch.nn.Module, seed: int, scale: float = 0.5, exclude: Sequence[str] = (), skip: Sequence[str] = ()) -> ParamMap:
     """Draw seeded values for every floating entry of ``reference``'s state (those under a ``skip``
     prefix are drawn but not sought in ``module``), load them into ``reference`` and, matched by
     shape and role, into ``module`` (whose keys under an ``exclude`` prefix are left alone)."""
-    values = {}
+    values, seeds = {}, {}
     for i, (key, value) in enumerate(reference.state_dict().items()):
-        values[key] = randn(seed + i, *value.shape) * scale if value.is_floating_point() else value
+        values[key] = randn(seed + i, *value.shape, scale=scale) if value.is_floating_point() else value
+        seeds[key] = seed + i
     reference.load_state_dict(values)
     theirs = module.state_dict()
     expect_type(theirs, [dict], f"{module.name}.state_dict()", f"{module.name}.state_dict()")
@@ -101,8 +146,8 @@ def load_like(module: Any, reference: torch.nn.Module, seed: int, scale: float =
         if v.is_floating_point() and not any(k.startswith(p + ".") for p in skip)
     ]
     mapping = match(theirs, wanted, exclude)
-    load(module, theirs, mapping, values)
+    load(module, theirs, mapping, values, seeds, scale)
     return mapping
 
 
-__all__ = ["ParamMap", "load", "load_like", "match"]
+__all__ = ["ParamMap", "load", "load_like", "match", "seeded_text"]

@@ -21,7 +21,7 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from autograder.checking.student import Student, SubmissionError
+from autograder.checking.student import Student
 
 # Grading is deterministic: derandomised, no example database, no deadline. The "dev" profile
 # (AUTOGRADER_HYPOTHESIS_PROFILE=dev) explores with fresh randomness, for staff writing tests.
@@ -59,7 +59,6 @@ class Context:
     student: Student
     ref: ModuleType
     max_examples: int
-    prerequisite_errors: List[str] = field(default_factory=list)
 
     def forall(self, strategy: st.SearchStrategy, body: Callable[[Any], None], max_examples: int = 0) -> None:
         """Run ``body`` on examples drawn from ``strategy``; the shrunk failure is re-raised."""
@@ -72,19 +71,6 @@ class Context:
             body(example)
 
         prop()
-
-    def prerequisite(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call one of the submission's own building blocks (a head inside a multi-head module).
-
-        An example on which the building block itself raises is not this problem's to judge: it
-        is dropped, so that a bug is charged once, to the problem it belongs to. If every example
-        is dropped, the check fails and says so.
-        """
-        try:
-            return call(*args, **kwargs)
-        except SubmissionError as exc:
-            self.prerequisite_errors.append(str(exc))
-            hypothesis.reject()
 
 
 CheckFn = Callable[[Context], None]

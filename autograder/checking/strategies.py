@@ -43,8 +43,13 @@ def generator_text(seed: int) -> str:
     return f"generator=torch.Generator().manual_seed({seed})"
 
 
-def randn(seed: int, *shape: int) -> torch.Tensor:
-    return named(torch.randn(*shape, generator=seeded(seed)), f"torch.randn({tuple(shape)}, {generator_text(seed)})")
+def randn(seed: int, *shape: int, scale: float = 1.0) -> torch.Tensor:
+    """Standard normal values of ``shape`` from a seeded generator, times ``scale``; named, so that
+    a reproducer shows the constructor (the product is computed the same way when pasted)."""
+    text = f"torch.randn({tuple(shape)}, {generator_text(seed)})"
+    if scale == 1.0:
+        return named(torch.randn(*shape, generator=seeded(seed)), text)
+    return named(torch.randn(*shape, generator=seeded(seed)) * scale, f"{text} * {scale!r}")
 
 
 def randint(seed: int, high: int, shape: Tuple[int, ...]) -> torch.Tensor:

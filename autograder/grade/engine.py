@@ -19,7 +19,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import hypothesis.errors
 import hypothesis.reporting
 import torch
 
@@ -187,7 +186,7 @@ def _all_fail(problem: Problem, checks: List[Check], note: str, maxima: Optional
     return ProblemResult(problem, results, note)
 
 
-def _explain(exc: BaseException, student: Student, errors: Sequence[str] = ()) -> str:
+def _explain(exc: BaseException, student: Student) -> str:
     """A failure message for the student: what was called, expected and returned, and a reproducer."""
     if isinstance(exc, CheckFailed):
         message = str(exc)
@@ -197,11 +196,6 @@ def _explain(exc: BaseException, student: Student, errors: Sequence[str] = ()) -
             message += "\n" + "\n".join("  " + line for line in exc.trace.strip().splitlines()[-8:])
     elif isinstance(exc, MissingSymbol):
         return str(exc)
-    elif isinstance(exc, hypothesis.errors.Unsatisfiable):
-        return (
-            "not graded: this problem is checked through your own building blocks, and they raised on "
-            "every input tried, so fix them first. The last error was:\n  " + (errors[-1] if errors else "(none)")
-        )
     else:
         LOG.warning("check raised %s: %s", type(exc).__name__, "".join(traceback.format_exception(exc))[-2000:])
         message = f"the grader could not use what your code returned ({type(exc).__name__}: {str(exc)[:300]})"
@@ -212,7 +206,6 @@ def _explain(exc: BaseException, student: Student, errors: Sequence[str] = ()) -
 
 
 def _run_check(check: Check, ctx: Context, max_score: float, problem: Problem) -> CheckResult:
-    ctx.prerequisite_errors.clear()
     try:
         with hypothesis.reporting.with_reporter(lambda _text: None):
             check.func(ctx)
@@ -221,7 +214,7 @@ def _run_check(check: Check, ctx: Context, max_score: float, problem: Problem) -
     except Exception as exc:  # noqa: BLE001 - any failure of a check is that check's verdict
         if ctx.student.session.ended is not None:
             raise ctx.student.session.ended from exc
-        return CheckResult(problem.id, check.name, 0.0, max_score, False, _explain(exc, ctx.student, ctx.prerequisite_errors))
+        return CheckResult(problem.id, check.name, 0.0, max_score, False, _explain(exc, ctx.student))
     return CheckResult(problem.id, check.name, max_score, max_score, True)
 
 

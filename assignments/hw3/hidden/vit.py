@@ -17,12 +17,13 @@ from dataclasses import replace as dataclass_replace
 from typing import List, Optional
 
 import torch
+import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from autograder.checking import standins
+from autograder.checking import params, standins
 from autograder.checking.compare import expect, expect_tensor, expect_type, fail
 from autograder.checking.registry import Checks, Context
-from autograder.checking.strategies import MAX_SEED, randn
+from autograder.checking.strategies import MAX_SEED, named, randn, source_of
 
 checks = Checks()
 
@@ -75,13 +76,14 @@ def _randomise(module, seed: int) -> None:
     """Distinct seeded values in every floating parameter, whatever the parametrisation."""
     state = module.state_dict()
     expect_type(state, [dict], f"{module.name}.state_dict()", f"{module.name}.state_dict()")
-    fresh = {}
+    fresh, seeds = {}, {}
     for i, (key, value) in enumerate(state.items()):
         if isinstance(value, torch.Tensor) and value.is_floating_point():
-            fresh[key] = randn(seed + i, *value.shape) * 0.5
+            fresh[key] = randn(seed + i, *value.shape, scale=0.5)
+            seeds[key] = seed + i
         else:
             fresh[key] = value
-    module.load_state_dict(fresh)
+    module.load_state_dict(fresh, shown=params.seeded_text(module.name, state, seeds, 0.5))
 
 
 def _embed(module, x: torch.Tensor, case: PatchCase, call: str) -> torch.Tensor:
@@ -187,8 +189,12 @@ def patch_locality(ctx: Context) -> None:
         module = _new(ctx, case)
         _randomise(module, case.seed)
         x = case.image()
-        moved = x.clone()
-        moved[b, ch, r, c] += 4.0
+        index = tuple(torch.tensor([i]) for i in (b, ch, r, c))
+        moved = named(  # x with 4 added at [b, ch, r, c], as code a reproducer can show
+            x.index_put(index, torch.tensor(4.0), accumulate=True),
+            f"{source_of(x)}.index_put((torch.tensor([{b}]), torch.tensor([{ch}]), torch.tensor([{r}]), torch.tensor([{c}])), "
+            "torch.tensor(4.0), accumulate=True)",
+        )
         before = _embed(module, x, case, f"{module.name}(x)")
         call = f"{module.name}(x2) where x2 is x with x2[{b}, {ch}, {r}, {c}] increased by 4"
         after = _embed(module, moved, case, call)
@@ -222,11 +228,13 @@ def patch_shared_affine(ctx: Context) -> None:
         p, size = case.patch_size, case.nin * case.patch_size**2
         # The map of the top-left patch, measured: a zero image gives the bias, and one image per
         # pixel of that patch (a 1 there, 0 elsewhere) gives one column of the weight matrix.
-        probes = torch.zeros(size + 1, case.nin, case.img_size, case.img_size)
-        for m in range(size):
-            channel, rest = divmod(m, p * p)
-            dy, dx = divmod(rest, p)
-            probes[m + 1, channel, dy, dx] = 1.0
+        # Probe m + 1 is row m of the identity, laid out as one patch (channel, dy, dx), padded to an image.
+        pad = case.img_size - p
+        probes = named(
+            torch.cat([torch.zeros(1, case.nin, case.img_size, case.img_size), F.pad(torch.eye(size).reshape(size, case.nin, p, p), (0, pad, 0, pad))]),
+            f"torch.cat([torch.zeros(1, {case.nin}, {case.img_size}, {case.img_size}), "
+            f"torch.nn.functional.pad(torch.eye({size}).reshape({size}, {case.nin}, {p}, {p}), (0, {pad}, 0, {pad}))])",
+        )
         measured = _embed(module, probes, case, f"{module.name}(probes)")
         x = case.image(seed_offset=1)
         call = f"{module.name}(x)"
@@ -257,9 +265,9 @@ def patch_differential(ctx: Context) -> None:
         )
         if not same:
             return  # another parametrisation (unfold + Linear, ...): graded on behaviour alone
-        state = {k: randn(case.seed + i, *v.shape) * 0.5 for i, (k, v) in enumerate(ours.items())}
+        state = {k: randn(case.seed + i, *v.shape, scale=0.5) for i, (k, v) in enumerate(ours.items())}
         reference.load_state_dict(state)
-        module.load_state_dict(state)
+        module.load_state_dict(state, shown=params.seeded_text(module.name, theirs, {k: case.seed + i for i, k in enumerate(ours)}, 0.5))
         x = case.image()
         with torch.no_grad():
             want = reference(x)
