@@ -263,6 +263,8 @@ Expected nbgrader warnings (the grades are right):
   the notebook, so the hidden tests always run and the student's edits count for nothing.
 - `autograde` warns about missing or extra cells when a student deleted or added cells; the
   answer and test cells nbgrader knows are graded either way.
+- The Jupyter kernel that `autograde` starts warns that it "is running over TCP without
+  encryption": it listens on this machine's loopback only, for nbgrader's own connection.
 
 - `source/{a}/{nb}`: the instructor notebook. Each problem's test cell runs the visible checks,
   then (hidden from students) asks `grader/` for the problem's score: the same checks and scores as
