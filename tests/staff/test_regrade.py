@@ -1,7 +1,7 @@
 """Course-staff tooling: the bulk regrade (equal to grading one by one, resumable, survives a hang),
 the Gradescope export layout, and the class report (rendered in a real headless browser).
 
-All on the narrowed attention project (three problems, 8 s per problem) to stay fast.
+All on the narrowed attention project (three problems) to stay fast.
 """
 import base64
 import csv
@@ -264,7 +264,7 @@ def test_report_renders_its_plots_in_a_headless_browser(graded_class, tmp_path):
         assert image.width > 300 and len(image.getcolors(maxcolors=100_000) or []) > 10, ident
     for heading in ("Score distribution", "Per-problem pass rates", "Most frequent failing checks", "Grading time per submission"):
         assert f"<h2>{heading}</h2>" in page
-    assert "the time limit of 8 s" in page  # the loop's message
+    assert re.search(r"the time limit of \d+ s", page)  # the loop's message
     summary = dict(re.findall(r"<tr><td>([^<]+)</td><td class=\"n\">(\d+)</td></tr>", page))
     assert summary["graded"] == "4" and summary["not attempted (every problem still a stub)"] == "1"
     assert summary["could not be graded (see the last section)"] == "3"  # the syntax error, the empty file, the two files
