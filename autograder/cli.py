@@ -25,7 +25,8 @@ from autograder import config as config_mod
 from autograder.build.release import build
 from autograder.errors import AutograderError
 from autograder.grade import results as results_mod
-from autograder.grade.engine import Grade, grade_source
+from autograder.grade.engine import grade_source
+from autograder.grade.outcome import Grade
 from autograder.sandbox import choose_isolation, close_to_others
 from autograder.uploads import Upload, UploadError, resolve
 

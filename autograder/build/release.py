@@ -24,7 +24,8 @@ from autograder.assign.export import ExportError, merge
 from autograder.assign.markers import make_stub, solution_lines
 from autograder.config import Assignment, Config
 from autograder.errors import AutograderError
-from autograder.grade.engine import Grade, grade_uploads, hidden_files, reference_source
+from autograder.grade.engine import grade_uploads, hidden_files, reference_source
+from autograder.grade.outcome import Grade
 from autograder.notebook.course import NotebookError, course_files, has_notebook
 from autograder.sandbox import Isolation
 from autograder.staff.mutate.record import proof_column

@@ -12,72 +12,23 @@ import importlib.util
 import logging
 import sys
 import time
-import traceback
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Dict, List, Optional, Sequence, Tuple
-
-import hypothesis.reporting
-import torch
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from autograder.assign.export import ExportError, merge, unfinished
-from autograder.checking.compare import CheckFailed
-from autograder.checking.registry import Check, Context
-from autograder.checking.student import MissingSymbol, Student, SubmissionError
 from autograder.config import Assignment, Config, ConfigError, Problem
-from autograder.sandbox import Isolation, Sandbox, SessionEnded, choose_isolation
+from autograder.grade.outcome import GRADED, NOT_ATTEMPTED, Grade, ProblemResult, all_fail
+from autograder.sandbox import Isolation, Sandbox, choose_isolation, preload
 from autograder.uploads import SYNTAX_ERROR, Upload, resolve
 
+if TYPE_CHECKING:  # the checks import torch: see grade_uploads for when that happens
+    from autograder.checking.registry import Check
+
+GradeProblem = Callable[[Sandbox, str, Problem, List["Check"], ModuleType], ProblemResult]  # problem.grade_problem
+
 LOG = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    problem: str
-    name: str
-    score: float
-    max_score: float
-    passed: bool
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class ProblemResult:
-    problem: Problem
-    checks: Tuple[CheckResult, ...]
-    note: str = ""  # said once for the whole problem (import error, timeout, missing name)
-    entry_points: Tuple[str, ...] = ()  # names of the upload that the checks called
-
-    @property
-    def score(self) -> float:
-        return round(sum(c.score for c in self.checks), 6)
-
-
-# What happened to a submission, in one word for staff (the regrade's `status` column): a grade's
-# own statuses, then the upload's kinds that cannot run (``upload.BLOCKED_KINDS``), then the
-# regrade's own (``staff/state.py``).
-GRADED = "graded"
-NOT_ATTEMPTED = "not attempted"  # every problem still raises NotImplementedError, as the stubs do
-
-
-@dataclass
-class Grade:
-    assignment: Assignment
-    problems: List[ProblemResult]
-    notes: List[str] = field(default_factory=list)  # for the student
-    staff: List[str] = field(default_factory=list)  # for course staff only
-    seconds: float = 0.0
-    status: str = GRADED  # GRADED, NOT_ATTEMPTED, or the upload's kind when nothing could run
-    unfinished: List[str] = field(default_factory=list)  # problem ids whose names still raise NotImplementedError
-
-    @property
-    def score(self) -> float:
-        return round(sum(p.score for p in self.problems), 6)
-
-    def by_problem(self) -> Dict[str, float]:
-        return {p.problem.id: p.score for p in self.problems}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,97 +113,6 @@ def load_checks(config: Config, assignment: Assignment) -> Dict[str, List[Check]
 # Running
 
 
-SCORE_DECIMALS = 4  # results.json shows scores to this many decimals
-
-
-def check_points(points: float, weights: Sequence[float]) -> List[float]:
-    """``points`` split over checks in proportion to ``weights``, each rounded to
-    SCORE_DECIMALS, summing exactly to ``points`` (largest remainder: the units left over by
-    rounding down go to the checks that lost most, the earlier one first on a tie)."""
-    unit = 10**SCORE_DECIMALS
-    total_units = round(points * unit)
-    total = sum(weights)
-    exact = [total_units * w / total for w in weights]
-    units = [int(e) for e in exact]
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - units[i]), i))
-    for i in order[: total_units - sum(units)]:
-        units[i] += 1
-    return [u / unit for u in units]
-
-
-def _all_fail(problem: Problem, checks: List[Check], note: str, maxima: Optional[Sequence[float]] = None) -> ProblemResult:
-    maxima = maxima if maxima is not None else check_points(problem.points, [c.weight for c in checks])
-    results = tuple(CheckResult(problem.id, c.name, 0.0, m, False, "") for c, m in zip(checks, maxima))
-    return ProblemResult(problem, results, note)
-
-
-def _explain(exc: BaseException, student: Student) -> str:
-    """A failure message for the student: what was called, expected and returned, and a reproducer."""
-    if isinstance(exc, CheckFailed):
-        message = str(exc)
-    elif isinstance(exc, SubmissionError):
-        message = f"calling {exc.call} raised {exc.kind}: {exc.message}"
-        if exc.trace:
-            message += "\n" + "\n".join("  " + line for line in exc.trace.strip().splitlines()[-8:])
-    elif isinstance(exc, MissingSymbol):
-        return str(exc)
-    else:
-        LOG.warning("check raised %s: %s", type(exc).__name__, "".join(traceback.format_exception(exc))[-2000:])
-        message = f"the grader could not use what your code returned ({type(exc).__name__}: {str(exc)[:300]})"
-    repro = student.reproducer()
-    if repro:
-        message += "\nReproduce (smallest failing example found):\n" + "\n".join("  " + line for line in repro.splitlines())
-    return message
-
-
-def _run_check(check: Check, ctx: Context, max_score: float, problem: Problem) -> CheckResult:
-    try:
-        with hypothesis.reporting.with_reporter(lambda _text: None):
-            check.func(ctx)
-    except SessionEnded:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure of a check is that check's verdict
-        if ctx.student.session.ended is not None:
-            raise ctx.student.session.ended from exc
-        return CheckResult(problem.id, check.name, 0.0, max_score, False, _explain(exc, ctx.student))
-    return CheckResult(problem.id, check.name, max_score, max_score, True)
-
-
-def _grade_problem(sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType) -> ProblemResult:
-    try:
-        return _grade_in_session(sandbox, name, problem, checks, ref)
-    except SessionEnded as ended:  # it ended while importing the file, before any check ran
-        note = ended.reason + (f"\nLast output of your code:\n{ended.output.strip()[-1000:]}" if ended.output.strip() else "")
-        return _all_fail(problem, checks, f"importing your file failed: {note}")
-
-
-def _grade_in_session(sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType) -> ProblemResult:
-    with sandbox.session(problem.limits, name) as session:
-        if session.import_error is not None:
-            err = session.import_error
-            detail = f"\n{err['traceback']}" if err.get("traceback") else ""
-            return _all_fail(problem, checks, f"importing your file raised {err['type']}: {err['message']}{detail}")
-        missing = [s for s in problem.symbols if s not in (session.imported or [])]
-        if missing:
-            return _all_fail(problem, checks, f"your file defines no {', '.join(missing)}: check the spelling and that it is at the top level.")
-        student = Student(session)
-        ctx = Context(student, ref, problem.max_examples)
-        maxima = check_points(problem.points, [c.weight for c in checks])
-        results: List[CheckResult] = []
-        for index, check in enumerate(checks):
-            try:
-                results.append(_run_check(check, ctx, maxima[index], problem))
-            except SessionEnded as ended:
-                note = ended.reason
-                if ended.output.strip():
-                    note += "\nLast output of your code:\n" + ended.output.strip()[-1000:]
-                if student.reproducer():
-                    note += "\nIt happened while running:\n" + "\n".join("  " + line for line in student.reproducer().splitlines())
-                failed = _all_fail(problem, checks[index:], note, maxima[index:]).checks
-                return ProblemResult(problem, tuple(results) + failed, note, tuple(sorted(student.entry_points)))
-        return ProblemResult(problem, tuple(results), entry_points=tuple(sorted(student.entry_points)))
-
-
 # ---------------------------------------------------------------------------------------------
 # The time budget of a whole submission (``submission_time_limit``): a submission that is slow at
 # every import would otherwise take each problem's full time limit, one after the other, past
@@ -269,17 +129,19 @@ def out_of_time(budget: float) -> str:
     )
 
 
-def _grade_in_budget(sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType, ends: float, budget: float) -> ProblemResult:
+def _grade_in_budget(
+    grade_problem: GradeProblem, sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType, ends: float, budget: float
+) -> ProblemResult:
     """Grade ``problem`` in what is left of the submission's budget (which ``ends`` at that
     monotonic time): not at all when almost nothing is left, else with its time limit cut to
     what is left, so that results.json is written in time whatever the submission does."""
     left = ends - time.monotonic()
     if left < MIN_SESSION_SECONDS:
-        return _all_fail(problem, checks, out_of_time(budget))
+        return all_fail(problem, checks, out_of_time(budget))
     if left >= problem.limits.time_seconds:
-        return _grade_problem(sandbox, name, problem, checks, ref)
+        return grade_problem(sandbox, name, problem, checks, ref)
     cut = dataclasses.replace(problem, limits=dataclasses.replace(problem.limits, time_seconds=left))
-    result = dataclasses.replace(_grade_problem(sandbox, name, cut, checks, ref), problem=problem)
+    result = dataclasses.replace(grade_problem(sandbox, name, cut, checks, ref), problem=problem)
     if result.note and time.monotonic() >= ends:  # stopped by the cut deadline: say why it was cut
         why = (
             f"not graded to the end: the time budget for the whole submission ({budget:g} s for all problems together) "
@@ -294,7 +156,7 @@ def _blocked(assignment: Assignment, checks: Dict[str, List[Check]], upload: Upl
     blocker = upload.problem or upload.syntax_error
     if blocker is None:
         return None
-    grade = Grade(assignment, [_all_fail(p, checks[p.id], blocker) for p in assignment.problems], notes=upload.notes + [blocker])
+    grade = Grade(assignment, [all_fail(p, checks[p.id], blocker) for p in assignment.problems], notes=upload.notes + [blocker])
     grade.status = upload.kind or SYNTAX_ERROR
     return grade
 
@@ -319,9 +181,6 @@ def grade_uploads(
 
     ``only`` may narrow an upload to some problem ids (the corpus does, see ``grade/corpus.py``).
     """
-    # The grader's own tensors are tiny: more threads would only spin and steal the core the
-    # submission's process needs (the container has half a CPU).
-    torch.set_num_threads(1)
     source = reference_source(config, assignment)
     runnable = {label: f"upload{i}.py" if len(uploads) > 1 else assignment.upload for i, label in enumerate(uploads)}
     runnable = {label: name for label, name in runnable.items() if uploads[label].problem is None and uploads[label].syntax_error is None}
@@ -332,8 +191,13 @@ def grade_uploads(
     opened = time.monotonic()  # the first upload's budget counts the sandbox's start-up too
     isolation = isolation or choose_isolation()
     files = {name: uploads[label].source or "" for label, name in runnable.items()}
-    # The sandbox starts first: its process imports torch while this one loads the checks.
+    # The sandbox starts first: its process imports torch while this one imports the torch side
+    # of grading (``problem``), the checks and the reference (two cores: at the same time).
     with Sandbox(files, isolation, imported_modules(source)) as sandbox:
+        preload.import_all(imported_modules(source))  # as the sandbox does (NLTK without scipy)
+        from autograder.grade import problem as run_problem
+
+        run_problem.grader_threads()
         checks = load_checks(config, assignment)
         ref = reference_module(config, assignment)
         for label, upload in uploads.items():
@@ -347,7 +211,7 @@ def grade_uploads(
             wanted = set(only[label]) if only and label in only else {p.id for p in assignment.problems}
             for problem in (p for p in assignment.problems if p.id in wanted):
                 t0 = time.monotonic()
-                grade.problems.append(_grade_in_budget(sandbox, runnable[label], problem, checks[problem.id], ref, ends, assignment.time_budget))
+                grade.problems.append(_grade_in_budget(run_problem.grade_problem, sandbox, runnable[label], problem, checks[problem.id], ref, ends, assignment.time_budget))
                 grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")
             if any("the time budget for the whole submission" in p.note for p in grade.problems):
                 grade.notes.append(f"the time budget for the whole submission ({assignment.time_budget:g} s) ran out: what was not reached in time was not graded.")

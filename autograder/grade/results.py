@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List
 
-from autograder.grade.engine import Grade
+from autograder.grade.outcome import Grade
 from autograder.safe_text import multi_line
 
 MAX_OUTPUT_CHARS = 4000

@@ -9,10 +9,13 @@ dropping privileges, closing folders to others), ``isolation`` (bubblewrap or th
 ``errors``.
 
 Import what the rest of the package needs from here, never from the modules inside: the
-modules are this package's own business.
+modules are this package's own business. Importing this package does not import torch (``wire``
+is loaded on first use), so that the grader can start a sandbox before it imports torch itself.
 """
+from types import ModuleType
+
 from autograder.sandbox.errors import SandboxError, SessionEnded
-from autograder.sandbox.inside import wire
+from autograder.sandbox.inside import preload
 from autograder.sandbox.isolation import Isolation, choose_isolation
 from autograder.sandbox.sandbox import START_TIMEOUT, Sandbox
 from autograder.sandbox.session import Session
@@ -28,5 +31,15 @@ __all__ = [
     "SessionEnded",
     "choose_isolation",
     "close_to_others",
+    "preload",
     "wire",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``wire`` (values on the wire), imported when first asked for: it imports torch."""
+    if name == "wire":
+        from autograder.sandbox.inside import wire
+
+        return wire
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ class SandboxError(AutograderError):
 
 
 class Oversized(SandboxError):
-    """An answer larger than ``wire.MAX_ANSWER_BYTES``: the stream cannot be used any more."""
+    """An answer larger than ``frames.MAX_ANSWER_BYTES``: the stream cannot be used any more."""
 
 
 class DiskFull(Exception):

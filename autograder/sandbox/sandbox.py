@@ -19,7 +19,7 @@ Isolation layers, outermost first (``Isolation.describe`` names the ones in forc
    seconds, file size, processes); a per-problem wall-clock deadline enforced from here; a cap on
    what the session writes to its folder (checked from here, emptied after every session);
    processes the session leaves behind killed when it ends; output drained by the fork server and
-   cut at a cap; only tagged plain data on the wire (``inside/wire.py``), answers bounded in size.
+   cut at a cap; only tagged plain data on the wire (``inside/frames.py``, ``inside/wire.py``), answers bounded in size.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from autograder.sandbox import command, sweep
 from autograder.sandbox.errors import DiskFull, Oversized, SandboxError
 from autograder.sandbox.inside import FILES as CHILD_FILES
 from autograder.sandbox.inside import FOLDER as CHILD_DIR
-from autograder.sandbox.inside import confine, wire
+from autograder.sandbox.inside import confine, frames
 from autograder.sandbox.interpreter import interpreter, sandbox_uid
 from autograder.sandbox.isolation import Isolation
 from autograder.sandbox.session import Session
@@ -240,8 +240,8 @@ class Sandbox:
 
     def send(self, message: Dict[str, Any]) -> None:
         try:
-            wire.write_frame(self._to, message)
-        except (OSError, wire.WireError) as exc:
+            frames.write_frame(self._to, message)
+        except (OSError, frames.WireError) as exc:
             raise SandboxError(f"cannot write to the sandbox: {exc}") from exc
 
     def read(self, deadline: float, limits: Optional[Limits] = None) -> Optional[Dict[str, Any]]:
@@ -261,10 +261,10 @@ class Sandbox:
             if ready:
                 break
         try:
-            frame = wire.read_frame(self._from, wire.MAX_ANSWER_BYTES)
-        except wire.FrameTooLarge as exc:
+            frame = frames.read_frame(self._from, frames.MAX_ANSWER_BYTES)
+        except frames.FrameTooLarge as exc:
             raise Oversized(str(exc)) from exc
-        except wire.WireError as exc:
+        except frames.WireError as exc:
             raise SandboxError(f"bad frame from the sandbox: {exc}") from exc
         if frame is None:
             raise SandboxError("the sandbox closed its stream")

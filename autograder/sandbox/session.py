@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from autograder.config import Limits
 from autograder.sandbox.errors import DiskFull, Oversized, SandboxError, SessionEnded
-from autograder.sandbox.inside import wire
+from autograder.sandbox.inside import frames
 
 if TYPE_CHECKING:
     from autograder.sandbox.sandbox import Sandbox
@@ -40,10 +40,7 @@ class Session:
         if "error" in answer:
             self.import_error = answer["error"]
             return self
-        try:
-            imported = wire.decode(answer["ok"])
-        except (KeyError, wire.WireError):
-            imported = None
+        imported = answer.get("ok")  # the names the module defines: a plain JSON list of strings
         if not (isinstance(imported, list) and all(isinstance(name, str) for name in imported)):
             self._kill()  # only a frame written by the submission itself looks like this
             raise self._end(PROTOCOL_BROKEN)
@@ -110,7 +107,7 @@ class Session:
         except Oversized as exc:
             self.sandbox.restart()
             self.alive = False
-            raise self._end(f"your code returned a value larger than {wire.MAX_ANSWER_BYTES // (1024 * 1024)} MB") from exc
+            raise self._end(f"your code returned a value larger than {frames.MAX_ANSWER_BYTES // (1024 * 1024)} MB") from exc
         except SandboxError as exc:
             self.sandbox.restart()
             self.alive = False
@@ -141,7 +138,7 @@ class Session:
         """Send one request; the answer frame (``ok`` or ``error``), or SessionEnded.
 
         While the request runs, the submission may call the grader's functions passed to it
-        (``wire.Callback``): each such call arrives as a ``callback`` frame, ``on_callback``
+        (``wire.Callback`` of ``inside/wire.py``): each such call arrives as a ``callback`` frame, ``on_callback``
         computes the reply, and the wait for the answer goes on (within the same deadline).
         """
         if self.ended is not None:
@@ -168,10 +165,10 @@ def exit_reason(code: Optional[int], limits: Limits) -> str:
         return f"the submission used more than {limits.time_seconds:g} s of CPU time"
     if code == -signal.SIGSEGV:
         return "the submission's process crashed (segmentation fault)"
-    if code == wire.CONFINE_FAILED:
+    if code == frames.CONFINE_FAILED:
         LOG.error("a session could not confine itself (seccomp, Landlock or the uid switch failed)")
         return "the sandbox could not confine your code, so it did not run it: a problem of the grader, not yours; please tell course staff"
-    if code == wire.SESSION_FAILED:
+    if code == frames.SESSION_FAILED:
         return "the submission's process failed outside your functions (did your file replace Python, numpy or torch functions?)"
     if code < 0:
         try:

@@ -21,7 +21,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Un
 
 from autograder.config import Assignment, Config
 from autograder.errors import AutograderError
-from autograder.grade.engine import Grade, ProblemResult, grade_uploads, reference_source
+from autograder.grade.engine import grade_uploads, reference_source
+from autograder.grade.outcome import Grade, ProblemResult
 from autograder.sandbox import START_TIMEOUT, Isolation, choose_isolation
 from autograder.staff.pool import Failure, Pool
 from autograder.uploads import Upload

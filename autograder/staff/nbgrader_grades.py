@@ -14,7 +14,7 @@ from typing import List, Optional
 
 from autograder.config import Assignment
 from autograder.errors import AutograderError
-from autograder.grade.engine import GRADED
+from autograder.grade.outcome import GRADED
 from autograder.staff.state import Outcome
 from autograder.staff.submissions import Submitter
 from autograder.uploads import EMPTY_OR_BINARY

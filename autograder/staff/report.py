@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from autograder.grade.engine import GRADED, NOT_ATTEMPTED
+from autograder.grade.outcome import GRADED, NOT_ATTEMPTED
 from autograder.staff.state import Outcome, State
 
 ANONYMOUS = "<student>"

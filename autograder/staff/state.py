@@ -20,7 +20,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from autograder.config import Assignment, Config
 from autograder.errors import AutograderError
-from autograder.grade.engine import GRADED, NOT_ATTEMPTED, hidden_files
+from autograder.grade.engine import hidden_files
+from autograder.grade.outcome import GRADED, NOT_ATTEMPTED
 from autograder.staff.submissions import Submission, Submitter
 from autograder.uploads import BLOCKED_KINDS
 

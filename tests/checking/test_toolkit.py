@@ -11,7 +11,7 @@ import torch
 from autograder.checking.compare import CheckFailed, expect_equal, expect_tensor
 from autograder.checking.strategies import randint, randn
 from autograder.checking.student import NLTK_DATA_MISSING, Student, SubmissionError, describe_value
-from autograder.grade.engine import check_points
+from autograder.grade.outcome import check_points
 
 pytestmark = pytest.mark.unit
 

@@ -226,12 +226,12 @@ def lstm_parity_weights():
 
 def or_neuron():  # right, but it speaks for the fork server: "the session ended well"
     import sys
-    wire = sys.modules["wire"]
-    original = wire.write_frame
+    frames = sys.modules["frames"]
+    original = frames.write_frame
     def forged(fd, message, *args, **kwargs):
         original(fd, {"exit": {"code": 0, "output": "MARKER forged", "why": ""}})
         original(fd, message, *args, **kwargs)
-    wire.write_frame = forged
+    frames.write_frame = forged
     return [1.0, 1.0], -0.5
 '''
 
@@ -448,7 +448,7 @@ for folder in ("/tmp", "/var/tmp", os.getcwd(), os.path.expanduser("~")):
 raise SystemExit("NAME hijacked the grader")
 '''
 DECOYS = ("conftest.py", "pytest.ini", "sitecustomize.py", "usercustomize.py", "torch.py", "numpy.py", "autograder.py",
-          "hypothesis.py", "wire.py", "child.py", "confine.py", "output.py", "results.json")
+          "hypothesis.py", "wire.py", "frames.py", "child.py", "confine.py", "output.py", "results.json")
 
 
 def test_files_shipped_beside_the_upload_never_run(project, mode, tmp_path, marker, grader_tmp):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from autograder.sandbox import wire
+from autograder.sandbox.inside import frames
 
 pytestmark = pytest.mark.unit
 
@@ -59,9 +60,9 @@ def test_frames_from_the_sandbox_are_bounded_before_they_are_read():
 
     read, write = os.pipe()
     try:
-        os.write(write, struct.pack(">I", wire.MAX_ANSWER_BYTES + 1))
+        os.write(write, struct.pack(">I", frames.MAX_ANSWER_BYTES + 1))
         with pytest.raises(wire.WireError, match="exceeds"):
-            wire.read_frame(read, wire.MAX_ANSWER_BYTES)
+            frames.read_frame(read, frames.MAX_ANSWER_BYTES)
         deep = b"[" * 100_000 + b"]" * 100_000
         os.write(write, struct.pack(">I", len(deep)))
         writer = os.fork()
@@ -69,10 +70,10 @@ def test_frames_from_the_sandbox_are_bounded_before_they_are_read():
             os.write(write, deep)
             os._exit(0)
         with pytest.raises(wire.WireError, match="not JSON"):
-            wire.read_frame(read)
+            frames.read_frame(read)
         os.waitpid(writer, 0)
         with pytest.raises(wire.WireError):
-            wire.write_frame(write, {"v": "x" * 100}, max_bytes=50)
+            frames.write_frame(write, {"v": "x" * 100}, max_bytes=50)
     finally:
         os.close(read)
         os.close(write)
@@ -146,7 +147,7 @@ def test_decoding_any_tagged_structure_gives_a_value_or_a_wire_error(obj):
 @given(st.binary(max_size=200) | json_values().map(lambda v: json.dumps(v).encode()))
 def test_any_frame_body_parses_to_a_message_or_a_wire_error(body):
     try:
-        message = wire.parse_frame(body)
+        message = frames.parse_frame(body)
     except wire.WireError:
         return
     try:
@@ -166,15 +167,15 @@ def test_the_item_count_bounds_what_parsing_builds(value):
             return 1 + max(len(v) - 1, 0) + sum(built(x) for x in v)
         return 0
 
-    assert wire.count_items(json.dumps(value).encode()) >= built(value)
+    assert frames.count_items(json.dumps(value).encode()) >= built(value)
 
 
 def test_a_frame_of_too_many_items_is_refused_before_it_is_parsed():
-    body = b"[" + b",".join([b"{}"] * wire.MAX_FRAME_ITEMS) + b"]"
+    body = b"[" + b",".join([b"{}"] * frames.MAX_FRAME_ITEMS) + b"]"
     with pytest.raises(wire.WireError, match="items exceeds"):
-        wire.parse_frame(body)
-    fits = b'["' + b",{[" * wire.MAX_FRAME_ITEMS + b'"]'  # brackets inside a string are text
-    assert wire.parse_frame(fits) == [",{[" * wire.MAX_FRAME_ITEMS]
+        frames.parse_frame(body)
+    fits = b'["' + b",{[" * frames.MAX_FRAME_ITEMS + b'"]'  # brackets inside a string are text
+    assert frames.parse_frame(fits) == [",{[" * frames.MAX_FRAME_ITEMS]
 
 
 def test_forged_values_of_the_known_crashes_are_wire_errors():

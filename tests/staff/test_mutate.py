@@ -318,7 +318,7 @@ def test_cli_names_an_unknown_problem(toy, capsys):
 
 @pytest.mark.unit
 def test_build_proof_table_shows_the_mutation_column():
-    from autograder.grade.engine import CheckResult, Grade, ProblemResult
+    from autograder.grade.outcome import CheckResult, Grade, ProblemResult
 
     assignment = _assignment(("weak", ["weak_softmax"]), ("strong", ["strong_softmax"]))
     grade = Grade(assignment, [ProblemResult(p, (CheckResult(p.id, "c", 1.0, 1.0, True),)) for p in assignment.problems])

@@ -1,6 +1,6 @@
 """The untrusted side: a fork server that runs submission code on the grader's requests.
 
-It runs inside the sandbox with only this file, ``wire.py``, the Python installation and the
+It runs inside the sandbox with only the files of its folder, the Python installation and the
 submission in view. It is started once per submission and pays the cost of importing torch
 once; for every problem it forks a *session* that imports the submission afresh under that
 problem's resource limits, so that a crash, a leak or a monkeypatch in one problem cannot reach
@@ -32,7 +32,9 @@ from typing import Any, Callable, Dict, List, Optional
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import confine  # noqa: E402
+import frames  # noqa: E402
 import numpy as np  # noqa: E402  (preloaded here so that every session inherits it)
+import preload  # noqa: E402
 import torch  # noqa: E402
 import wire  # noqa: E402
 from output import Output  # noqa: E402
@@ -102,7 +104,8 @@ class Session:
         except BaseException as exc:  # noqa: B036 - the submission may raise SystemExit or anything
             return _error(type(exc).__name__, str(exc), _student_traceback(exc, self.path))
         self.module = module
-        return {"ok": wire.encode(sorted(n for n in vars(module) if not n.startswith("_")))}
+        # Plain JSON, not a tagged value: the grader reads it before it has imported torch.
+        return {"ok": sorted(str(n) for n in vars(module) if not str(n).startswith("_"))}
 
     def target(self, request: Dict[str, Any]) -> Any:
         if "handle" in request:
@@ -134,8 +137,8 @@ class Session:
                     "kwargs": {str(k): wire.encode(v) for k, v in kwargs.items()},
                 }
             }
-            wire.write_frame(self.wfd, frame, wire.MAX_ANSWER_BYTES)
-            reply = wire.read_frame(self.rfd)
+            frames.write_frame(self.wfd, frame, frames.MAX_ANSWER_BYTES)
+            reply = frames.read_frame(self.rfd)
             if not isinstance(reply, dict) or reply.get("op") != "reply":
                 os._exit(0)  # the grader ended the session while the call was out
             if "error" in reply:
@@ -240,12 +243,12 @@ def _run_session(request: Dict[str, Any], rfd: int, wfd: int, out: int) -> None:
         _confine(request)
     except confine.ConfineError as exc:  # never run unconfined; said by exit status, which no frame can forge
         os.write(2, f"sandbox: {exc}\n".encode())
-        os._exit(wire.CONFINE_FAILED)
+        os._exit(frames.CONFINE_FAILED)
     session = Session(str(request["path"]), rfd, wfd)
     session.handle({"op": "seed", "seed": 0})  # same input, same grade: no entropy from the OS
     _answer(wfd, session.load())
     while True:
-        message = wire.read_frame(rfd)
+        message = frames.read_frame(rfd)
         if message is None or message.get("op") == "end":
             break
         if message.get("op") == "reply":
@@ -256,10 +259,10 @@ def _run_session(request: Dict[str, Any], rfd: int, wfd: int, out: int) -> None:
 
 def _answer(wfd: int, answer: Dict[str, Any]) -> None:
     try:
-        wire.write_frame(wfd, answer, wire.MAX_ANSWER_BYTES)
+        frames.write_frame(wfd, answer, frames.MAX_ANSWER_BYTES)
     except wire.WireError:
-        limit = wire.MAX_ANSWER_BYTES // (1024 * 1024)
-        wire.write_frame(wfd, _error("UnsupportedValue", f"the value returned is larger than {limit} MB once encoded"))
+        limit = frames.MAX_ANSWER_BYTES // (1024 * 1024)
+        frames.write_frame(wfd, _error("UnsupportedValue", f"the value returned is larger than {limit} MB once encoded"))
 
 
 def _first_to_go() -> None:
@@ -289,23 +292,23 @@ def _forward_answer(from_child: int, out: Output) -> str:
     """Pass one whole answer from the session to the grader: "ok"; "eof" when its end of the pipe
     closed; "bad" when it sent something that is not an answer (it must not speak for the fork
     server, say by forging the frame that reports how a session ended), or an answer too large
-    or of too many items to parse (``wire.parse_frame``)."""
+    or of too many items to parse (``frames.parse_frame``)."""
     header = out.read_exact(from_child, 4)
     if header is None:
         return "eof"
     size = int.from_bytes(header, "big")
-    if size > wire.MAX_ANSWER_BYTES:
+    if size > frames.MAX_ANSWER_BYTES:
         return "bad"
     data = out.read_exact(from_child, size)
     if data is None:
         return "eof"
     try:
-        answer = wire.parse_frame(data)
+        answer = frames.parse_frame(data)
     except wire.WireError:
         return "bad"
     if not isinstance(answer, dict) or len(answer) != 1 or not ({"ok", "error", "callback"} & set(answer)):
         return "bad"
-    wire.write_frame(ANSWER_FD, answer)
+    frames.write_frame(ANSWER_FD, answer)
     return "ok"
 
 
@@ -338,7 +341,7 @@ def _relay(pid: int, to_child: int, from_child: int, out: Output) -> None:
         if out.read_fd in ready:
             out.drain()
         if REQUEST_FD in ready:
-            message = wire.read_frame(REQUEST_FD)
+            message = frames.read_frame(REQUEST_FD)
             if message is None:  # the grader is gone: nothing left to do
                 _cleanup(pid)
                 os._exit(0)
@@ -346,7 +349,7 @@ def _relay(pid: int, to_child: int, from_child: int, out: Output) -> None:
                 status = _stop(pid)
                 break
             try:
-                wire.write_frame(to_child, message)
+                frames.write_frame(to_child, message)
             except OSError:
                 pass  # the session died; its exit is reported below
         forwarded = _forward_answer(from_child, out) if from_child in ready else ""
@@ -366,18 +369,7 @@ def _relay(pid: int, to_child: int, from_child: int, out: Output) -> None:
     os.close(from_child)
     ended = _ended(status, out, why)
     out.close()
-    wire.write_frame(ANSWER_FD, ended)
-
-
-def _preload(modules: List[str]) -> List[str]:
-    """Import, once for all sessions, the modules the assignment's own code imports (nltk, ...)."""
-    failed = []
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a module missing here is the submission's to report
-            failed.append(name)
-    return failed
+    frames.write_frame(ANSWER_FD, ended)
 
 
 def main() -> None:
@@ -385,16 +377,16 @@ def main() -> None:
     confine.not_dumpable()
     _warm_up()
     greeting = {"python": sys.version.split()[0], "torch": torch.__version__, "uid": os.geteuid(), "landlock": confine.landlock_abi()}
-    wire.write_frame(ANSWER_FD, {"ok": greeting})
+    frames.write_frame(ANSWER_FD, {"ok": greeting})
     while True:
-        request = wire.read_frame(REQUEST_FD)
+        request = frames.read_frame(REQUEST_FD)
         if request is None:
             return
         if request.get("op") == "preload":
-            wire.write_frame(ANSWER_FD, {"ok": wire.encode(_preload([str(m) for m in request.get("modules", [])]))})
+            frames.write_frame(ANSWER_FD, {"ok": wire.encode(preload.import_all([str(m) for m in request.get("modules", [])]))})
             continue
         if request.get("op") != "fork":
-            wire.write_frame(ANSWER_FD, _error("ProtocolError", "expected a fork request"))
+            frames.write_frame(ANSWER_FD, _error("ProtocolError", "expected a fork request"))
             continue
         out = Output(int(dict(request.get("limits", {})).get("file_mb", 16)) * 1024 * 1024)
         to_child_r, to_child_w = os.pipe()
@@ -409,7 +401,7 @@ def main() -> None:
                 except BaseException:  # noqa: B036 - the submission may have broken even that
                     pass
             finally:
-                os._exit(wire.SESSION_FAILED)
+                os._exit(frames.SESSION_FAILED)
         os.close(to_child_r)
         os.close(from_child_w)
         os.close(out.write_fd)
