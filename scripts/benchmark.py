@@ -401,7 +401,7 @@ def main() -> int:
     if args.otter:
         import otter_benchmark  # noqa: PLC0415 - scripts/ is sys.path[0]
 
-        otter_benchmark.compare(cfg, args.repeat, use_cgroup)
+        otter_benchmark.compare(cfg, args.repeat, use_cgroup, run_tree, torch_import)
     print(
         f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min) at the end, after {(time.monotonic() - started) / 60:.0f} min "
         "(on 2 cores, above ~0.5 at the start the figures include other work on the machine)"
