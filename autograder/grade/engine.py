@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib.util
-import logging
 import sys
 import time
 from functools import lru_cache
@@ -27,8 +26,6 @@ if TYPE_CHECKING:  # the checks import torch: see grade_uploads for when that ha
     from autograder.checking.registry import Check
 
 GradeProblem = Callable[[Sandbox, str, Problem, List["Check"], ModuleType], ProblemResult]  # problem.grade_problem
-
-LOG = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
