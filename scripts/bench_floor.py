@@ -10,7 +10,7 @@ How: ``InProcessSession`` stands in for ``autograder.sandbox.Session``. Its ``re
 on_callback)`` passes the request (through a JSON round trip, as the pipe would) to the
 sandbox child's own request handler (``autograder/sandbox/inside/child.py``'s
 ``Session.handle``, loaded with that folder on ``sys.path``), and the checks are driven by
-``autograder.checking.student.Student`` exactly as ``engine._grade_in_session`` does (its few
+``autograder.checking.student.Student`` exactly as ``grade.problem`` does (its few
 lines are copied below rather than reaching into the engine's private names).
 """
 from __future__ import annotations
@@ -31,7 +31,8 @@ INSIDE = ROOT / "autograder" / "sandbox" / "inside"
 from autograder.checking.registry import Context  # noqa: E402
 from autograder.checking.student import Student  # noqa: E402
 from autograder.config import Assignment, Config  # noqa: E402
-from autograder.grade.engine import check_points, load_checks, reference_module, reference_source  # noqa: E402
+from autograder.grade.engine import load_checks, reference_module, reference_source  # noqa: E402
+from autograder.grade.outcome import check_points  # noqa: E402
 from autograder.sandbox import SessionEnded, wire  # noqa: E402
 
 
