@@ -39,11 +39,23 @@ def _imported_modules(text: str, siblings: Sequence[str]) -> Set[str]:
     return found & set(siblings)
 
 
+def _imported_from_elsewhere(text: str, siblings: Sequence[str], solutions: Path) -> Set[str]:
+    """Names the file imports from modules of the course that this assignment does not have (a
+    narrowed copy of the assignment, as in the project's own tests, lists only some of its files)."""
+    found: Set[str] = set()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            module = node.module.split(".")[0]
+            if module not in siblings and (solutions / f"{module}.py").is_file():
+                found.update(alias.asname or alias.name for alias in node.names)
+    return found
+
+
 def _used(text: str) -> Set[str]:
     return {node.id for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Name)}
 
 
-def _problem_of(path: Path, test: Chunk, listed: Sequence[Problem], modules: Set[str], defined_in: Dict[str, str]) -> str:
+def _problem_of(path: Path, test: Chunk, listed: Sequence[Problem], modules: Set[str], defined_in: Dict[str, str], elsewhere: Set[str]) -> str:
     name = test.names[0]
     for problem in sorted(listed, key=lambda p: -len(p.id)):
         if name == f"test_{problem.id}" or name.startswith(f"test_{problem.id}_"):
@@ -52,6 +64,8 @@ def _problem_of(path: Path, test: Chunk, listed: Sequence[Problem], modules: Set
     by_names = [p.id for p in listed if used & set(p.symbols)]
     if by_names:
         return by_names[-1]
+    if used & elsewhere:
+        return ""  # a test of another file's problem: not this assignment's
     by_module = [p.id for p in listed if any(defined_in.get(s) in modules for s in p.symbols)]
     if len(by_module) == 1:
         return by_module[0]
@@ -66,7 +80,8 @@ def problem_tests(config: Config, assignment: Assignment, defined_in: Dict[str, 
     """Every problem's visible tests; ``defined_in`` maps a top-level name to its module (file stem).
 
     ``assignment`` may list only some of its problems (a narrowed copy, as in tests): a file that
-    imports none of its modules, and a test of a problem it does not list, are left out.
+    imports none of its modules, a test of a problem it does not list, and a test that uses names
+    of a course module it does not have, are left out.
     """
     siblings = [Path(s).stem for s in assignment.sources]
     listed = config.assignment(assignment.id).problems
@@ -77,10 +92,11 @@ def problem_tests(config: Config, assignment: Assignment, defined_in: Dict[str, 
         modules = _imported_modules(text, siblings)
         if not modules:
             continue  # tests of files this assignment does not have
+        elsewhere = _imported_from_elsewhere(text, siblings, config.root / "solutions")
         parts = chunks(text, path, siblings)
         preamble = "\n\n\n".join(c.text for c in parts if not (c.kind == "definition" and c.names[0].startswith("test")))
         for test in (c for c in parts if c.kind == "definition" and c.names[0].startswith("test")):
-            problem = _problem_of(path, test, listed, modules, defined_in)
+            problem = _problem_of(path, test, listed, modules, defined_in, elsewhere)
             if problem not in out:
                 continue
             found = out[problem]
