@@ -106,6 +106,17 @@ def load_checks(config: Config, assignment: Assignment) -> Dict[str, List[Check]
     return by_problem
 
 
+def prepare(config: Config, assignment: Assignment) -> Tuple[Dict[str, List[Check]], ModuleType, GradeProblem]:
+    """The torch side of grading, loaded once per process: the modules the reference imports (as
+    the sandbox imports them, see ``preload``), the checks by problem, the reference module, and
+    ``problem.grade_problem``. A regrade worker calls it before its first submission's clock starts."""
+    preload.import_all(imported_modules(reference_source(config, assignment)))
+    from autograder.grade import problem as run_problem
+
+    run_problem.grader_threads()
+    return load_checks(config, assignment), reference_module(config, assignment), run_problem.grade_problem
+
+
 # ---------------------------------------------------------------------------------------------
 # Running
 
@@ -183,20 +194,15 @@ def grade_uploads(
     runnable = {label: name for label, name in runnable.items() if uploads[label].problem is None and uploads[label].syntax_error is None}
     grades: Dict[str, Grade] = {}
     if not runnable:  # nothing can run: say why, without starting a sandbox
-        checks = load_checks(config, assignment)
+        checks, _, _ = prepare(config, assignment)
         return {label: _blocked(assignment, checks, upload) or Grade(assignment, []) for label, upload in uploads.items()}
     opened = time.monotonic()  # the first upload's budget counts the sandbox's start-up too
     isolation = isolation or choose_isolation()
     files = {name: uploads[label].source or "" for label, name in runnable.items()}
     # The sandbox starts first: its process imports torch while this one imports the torch side
-    # of grading (``problem``), the checks and the reference (two cores: at the same time).
+    # of grading (two cores: at the same time).
     with Sandbox(files, isolation, imported_modules(source)) as sandbox:
-        preload.import_all(imported_modules(source))  # as the sandbox does (NLTK without scipy)
-        from autograder.grade import problem as run_problem
-
-        run_problem.grader_threads()
-        checks = load_checks(config, assignment)
-        ref = reference_module(config, assignment)
+        checks, ref, grade_problem = prepare(config, assignment)
         for label, upload in uploads.items():
             blocked = _blocked(assignment, checks, upload)
             if blocked is not None:
@@ -208,7 +214,7 @@ def grade_uploads(
             wanted = set(only[label]) if only and label in only else {p.id for p in assignment.problems}
             for problem in (p for p in assignment.problems if p.id in wanted):
                 t0 = time.monotonic()
-                grade.problems.append(_grade_in_budget(run_problem.grade_problem, sandbox, runnable[label], problem, checks[problem.id], ref, ends, assignment.time_budget))
+                grade.problems.append(_grade_in_budget(grade_problem, sandbox, runnable[label], problem, checks[problem.id], ref, ends, assignment.time_budget))
                 grade.staff.append(f"{problem.id}: {grade.problems[-1].score:g}/{problem.points:g} in {time.monotonic() - t0:.2f} s")
             if any("the time budget for the whole submission" in p.note for p in grade.problems):
                 grade.notes.append(f"the time budget for the whole submission ({assignment.time_budget:g} s) ran out: what was not reached in time was not graded.")

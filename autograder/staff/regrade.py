@@ -69,6 +69,9 @@ def grader(init: Dict[str, Any]) -> Callable[[Dict[str, Any]], Dict[str, Any]]:
     assignment: Assignment = init["assignment"]  # as the caller has it (it may be narrowed to some problems)
     isolation = Isolation(init["isolation"])
     state = State(Path(init["state"]))
+    from autograder.grade.engine import prepare
+
+    prepare(config, assignment)  # imports and checks now, before the first submission's cap runs
 
     def handle(task: Dict[str, Any]) -> Dict[str, Any]:
         people = tuple(Submitter(**p) for p in task["submitters"])
