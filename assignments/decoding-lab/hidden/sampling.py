@@ -39,7 +39,7 @@ checks = Checks()
 MAX_VOCAB = 8
 SKEW, SKEWED_VOCAB = 2.5, 6
 KEPT_DRAWS, FREQ_DRAWS = 300, 500
-KEPT_EXAMPLES, FREQ_EXAMPLES = 4, 3  # FREQ_EXAMPLES: chosen and generated together, per check
+KEPT_EXAMPLES, FREQ_EXAMPLES = 3, 3  # FREQ_EXAMPLES: chosen and generated together, per check
 SEEDED_DRAWS, SEEDED_EXAMPLES = 20, 1  # torch.manual_seed reproduces the draws
 FALSE_FAILURE = 1e-7
 KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 20.3 per frequency check
@@ -268,7 +268,7 @@ def top_k_kept(ctx: Context) -> None:
 
 @checks.add("top_k_sample", "k larger than the vocabulary keeps every token (V < k <= V + 3)")
 def top_k_beyond_vocab(ctx: Context) -> None:
-    ctx.forall(top_k_cases(beyond=True), lambda example: _expect_kept(ctx, example), max_examples=2)
+    ctx.forall(top_k_cases(beyond=True), lambda example: _expect_kept(ctx, example), max_examples=1)
 
 
 @checks.add("top_k_sample", "draws from torch's generator: torch.manual_seed reproduces them whatever Python's and numpy's seeds")

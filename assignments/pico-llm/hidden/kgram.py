@@ -84,7 +84,7 @@ def shapes(ctx: Context) -> None:
         model = _new(ctx, case)
         time_first_logits(model, case.tokens(), case.vocab, f"model = {case.call()}; model(tokens of shape {(case.length, case.batch)})")
 
-    ctx.forall(cases(), body, max_examples=3)
+    ctx.forall(cases(), body, max_examples=2)
 
 
 def _moved(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -145,7 +145,7 @@ def locality(ctx: Context) -> None:
     # A window in the middle of a longer sequence, with neighbours in the batch and inner layers:
     # where a shifted window, a window of the wrong size and a batch read as time all show.
     _explicit(ctx, body, [(Case(vocab=5, k=3, length=7, batch=3, chunk=2, seed=11, layers=2), 3, 1, 2)])
-    ctx.forall(change_cases(), body, max_examples=3)
+    ctx.forall(change_cases(), body, max_examples=2)
 
 
 @checks.add("kgram_mlp", "positions before the start count as token 0: logits equal those of the sequence prefixed with k-1 zeros")
