@@ -123,7 +123,7 @@ def nll_shape(ctx: Context) -> None:
         got = _as_vector(ctx.student.call("token_nlls", model, tokenizer, case.text), len(case.ids) - 1, call)
         expect(bool(torch.isfinite(got).all()) and bool((got >= -1e-6).all()), f"result={got.tolist()}, but should hold finite values >= 0 [{call}]", _nll_hint(got, case))
 
-    ctx.forall(cases(), body, max_examples=6)
+    ctx.forall(cases(), body, max_examples=2)
 
 
 @checks.add("token_nlls", "entry i - 1 is -log p(token i | tokens < i) from the logits at i - 1 (bigram models)", weight=3)
@@ -134,7 +134,7 @@ def nll_values(ctx: Context) -> None:
         got = _as_vector(ctx.student.call("token_nlls", model, tokenizer, case.text), len(case.ids) - 1, call)
         expect_tensor(got, case.nlls(), "result", call, atol=1e-4, rtol=1e-4, hint=_nll_hint(got, case))
 
-    ctx.forall(cases(), body)
+    ctx.forall(cases(), body, max_examples=5)
 
 
 @checks.add("token_nlls", "a model with uniform logits gives every token an NLL of ln V")
@@ -145,7 +145,7 @@ def nll_uniform(ctx: Context) -> None:
         got = _as_vector(ctx.student.call("token_nlls", model, tokenizer, case.text), len(case.ids) - 1, call)
         expect_tensor(got, case.nlls(), "result", call, atol=1e-4, rtol=1e-4, hint=_nll_hint(got, case))
 
-    ctx.forall(cases(uniform=True), body, max_examples=6)
+    ctx.forall(cases(uniform=True), body, max_examples=2)
 
 
 @checks.add("token_nlls", "tiny probabilities (logit gaps of 15 to 25, p down to 1e-11) get their exact NLLs")
@@ -159,7 +159,7 @@ def nll_tiny(ctx: Context) -> None:
             hint = "this is -log(p + 1e-9): a constant added to p swamps tiny probabilities. Use log_softmax (it is exact and never gives log 0)"
         expect_tensor(got, case.nlls(), "result", call, atol=1e-4, rtol=1e-4, hint=hint)
 
-    ctx.forall(tiny_cases(), body, max_examples=6)
+    ctx.forall(tiny_cases(), body, max_examples=3)
 
 
 def _as_number(value: object, call: str) -> float:
@@ -228,7 +228,7 @@ def perplexity_type(ctx: Context) -> None:
         if type(got) is not float:
             fail(f"type(result)={type_name(got)}, but should be float [{call}]\n  hint: convert with float(...) or .item()")
 
-    ctx.forall(cases(), body, max_examples=3)
+    ctx.forall(cases(), body, max_examples=2)
 
 
 @checks.add("perplexity", "a model with uniform logits over V tokens has perplexity V")
@@ -236,7 +236,7 @@ def perplexity_uniform(ctx: Context) -> None:
     def body(case: Case) -> None:
         _expect_perplexity(ctx, case, f" with all logits 0, V = {len(case.vocab)}")
 
-    ctx.forall(cases(uniform=True), body, max_examples=6)
+    ctx.forall(cases(uniform=True), body, max_examples=2)
 
 
 @checks.add("perplexity", "equals exp(mean NLL) over tokens 1..T-1 (bigram models)", weight=2)
@@ -244,4 +244,4 @@ def perplexity_values(ctx: Context) -> None:
     def body(case: Case) -> None:
         _expect_perplexity(ctx, case)
 
-    ctx.forall(cases(), body)
+    ctx.forall(cases(), body, max_examples=5)

@@ -4,8 +4,15 @@ Distributions are built as the log of chosen probabilities (plus a shift, which 
 removes), so the expected distribution is known exactly:
 - for the kept-set checks, distinct integers in [20, 40] normalised: every kept token has a
   renormalised probability of at least 1/16, so missing one in 300 draws has probability < 4e-9;
-- for the frequency checks, distinct powers of 2.5: far from uniform, so a wrong temperature or a
-  missing renormalisation moves some token's frequency far from its expected value.
+- for the frequency checks, distinct powers of 2.5: far from uniform, so a wrong temperature
+  moves some token's frequency far from its expected value; the top-k frequency check also has a
+  distribution of the kept-set kind (V = 6), where the tokens past the k = 2 kept hold most of the mass, so
+  that a missing renormalisation moves the kept tokens' frequencies far from theirs.
+
+Chosen examples come first (as hypothesis's ``@example``s would), then generated ones: the
+frequency checks draw FREQ_DRAWS times at T = 0.5 and T = 3 and from that top-k distribution,
+where every mistake of the corpus is several times the test's bound away from the expected
+frequencies (the weakest, logits / T**2 at T = 0.5, about 2.5 times in expectation).
 
 Frequencies: every token's count is tested against Binomial(n, q) with the Chernoff bound of
 ``autograder/checking/sampling.py``; with a Bonferroni correction over every token of every
@@ -31,9 +38,9 @@ checks = Checks()
 
 MAX_VOCAB = 8
 SKEW, SKEWED_VOCAB = 2.5, 6
-KEPT_DRAWS, FREQ_DRAWS = 300, 1500
-KEPT_EXAMPLES, FREQ_EXAMPLES = 8, 4
-SEEDED_DRAWS, SEEDED_EXAMPLES = 20, 2  # torch.manual_seed reproduces the draws
+KEPT_DRAWS, FREQ_DRAWS = 300, 500
+KEPT_EXAMPLES, FREQ_EXAMPLES = 3, 3  # FREQ_EXAMPLES: chosen and generated together, per check
+SEEDED_DRAWS, SEEDED_EXAMPLES = 20, 1  # torch.manual_seed reproduces the draws
 FALSE_FAILURE = 1e-7
 KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 20.3 per frequency check
 TEMPERATURES = (0.5, 1.0, 2.0, 3.0)
@@ -56,11 +63,9 @@ class Dist:
         return sorted(range(self.vocab), key=lambda t: -float(self.logits[t]))
 
 
-@st.composite
-def dists(draw: st.DrawFn, skewed: bool = False, min_vocab: int = 2) -> Dist:
-    vocab = draw(st.integers(min_vocab, SKEWED_VOCAB if skewed else MAX_VOCAB))
-    seed = draw(st.integers(0, MAX_SEED))
-    shift = draw(st.integers(-3, 3))
+def make_dist(vocab: int, seed: int, shift: int, skewed: bool) -> Dist:
+    """The log of ``vocab`` seeded distinct weights (powers of SKEW, or integers in [20, 40]),
+    normalised, plus ``shift``."""
     if skewed:
         weights = SKEW ** torch.randperm(SKEWED_VOCAB, generator=seeded(seed))[:vocab].to(torch.float64)
     else:
@@ -68,6 +73,14 @@ def dists(draw: st.DrawFn, skewed: bool = False, min_vocab: int = 2) -> Dist:
     # Rounded to 4 decimals, so that the reproducer's printed tensor is the one sent.
     logits = torch.tensor(np.round((weights / weights.sum()).log().numpy() + shift, 4), dtype=torch.float32)
     return Dist(logits, seed)
+
+
+@st.composite
+def dists(draw: st.DrawFn, skewed: bool = False, min_vocab: int = 2) -> Dist:
+    vocab = draw(st.integers(min_vocab, SKEWED_VOCAB if skewed else MAX_VOCAB))
+    seed = draw(st.integers(0, MAX_SEED))
+    shift = draw(st.integers(-3, 3))
+    return make_dist(vocab, seed, shift, skewed)
 
 
 def _draw(ctx: Context, dist: Dist, times: int, symbol: str, *args: object) -> Tuple[Counter, str]:
@@ -100,7 +113,7 @@ def greedy_type(ctx: Context) -> None:
     def body(dist: Dist) -> None:
         expect_int_token(ctx.student.call("greedy", dist.logits), dist.vocab, "greedy(logits)")
 
-    ctx.forall(dists(), body, max_examples=3)
+    ctx.forall(dists(), body, max_examples=2)
 
 
 @st.composite
@@ -121,7 +134,7 @@ def greedy_argmax(ctx: Context) -> None:
             hint = "the most likely token has the largest logit" + (": this is the least likely one (argmin)" if got == int(torch.argmin(logits)) else "")
             fail(f"result={got} (logit {float(logits[got]):.6g}), but should be {want} (logit {float(logits[want]):.6g}) [{call}]\n  hint: {hint}")
 
-    ctx.forall(raw_logits(), body)
+    ctx.forall(raw_logits(), body, max_examples=5)
 
 
 # -------------------------------------------------------------------------------------------
@@ -134,7 +147,7 @@ def temperature_type(ctx: Context) -> None:
         ctx.student.seed(dist.seed)
         expect_int_token(ctx.student.call("temperature_sample", dist.logits, 2.0), dist.vocab, "temperature_sample(logits, 2.0)")
 
-    ctx.forall(dists(), body, max_examples=3)
+    ctx.forall(dists(), body, max_examples=2)
 
 
 @checks.add("temperature_sample", "tokens come up with the probabilities of softmax(logits / T), T from 0.5 to 3 (seeded statistical test)", weight=3)
@@ -149,8 +162,16 @@ def temperature_frequencies(ctx: Context) -> None:
             hint = "these frequencies fit softmax(logits * T): divide the logits by T instead"
         _expect_frequencies(counts, expected, FREQ_DRAWS, call, hint)
 
+    # Sharpening and flattening, over all six powers of 2.5: at T = 0.5 a missing, doubled or
+    # inverted division by T each moves the top token's frequency far off, at T = 3 the last two.
+    for example in TEMPERATURE_CASES:
+        ctx.student.begin_example()
+        body(example)
     strategy = st.tuples(dists(skewed=True, min_vocab=3), st.sampled_from(TEMPERATURES))
-    ctx.forall(strategy, body, max_examples=FREQ_EXAMPLES)
+    ctx.forall(strategy, body, max_examples=FREQ_EXAMPLES - len(TEMPERATURE_CASES))
+
+
+TEMPERATURE_CASES = [(make_dist(SKEWED_VOCAB, 5, 1, skewed=True), 0.5), (make_dist(SKEWED_VOCAB, 6, -2, skewed=True), 3.0)]
 
 
 @checks.add("temperature_sample", "draws from torch's generator: torch.manual_seed reproduces them whatever Python's and numpy's seeds")
@@ -185,7 +206,7 @@ def temperature_cold(ctx: Context) -> None:
                 f"{top} has all the mass [{call}]\n  hint: divide the logits by T (do not multiply)"
             )
 
-    ctx.forall(spread_dists(), body, max_examples=5)
+    ctx.forall(spread_dists(), body, max_examples=2)
 
 
 # -------------------------------------------------------------------------------------------
@@ -210,7 +231,7 @@ def top_k_type(ctx: Context) -> None:
         ctx.student.seed(dist.seed)
         expect_int_token(ctx.student.call("top_k_sample", dist.logits, k), dist.vocab, f"top_k_sample(logits, {k})")
 
-    ctx.forall(top_k_cases(), body, max_examples=3)
+    ctx.forall(top_k_cases(), body, max_examples=2)
 
 
 def _expect_kept(ctx: Context, example: Tuple[Dist, int]) -> None:
@@ -247,7 +268,7 @@ def top_k_kept(ctx: Context) -> None:
 
 @checks.add("top_k_sample", "k larger than the vocabulary keeps every token (V < k <= V + 3)")
 def top_k_beyond_vocab(ctx: Context) -> None:
-    ctx.forall(top_k_cases(beyond=True), lambda example: _expect_kept(ctx, example), max_examples=3)
+    ctx.forall(top_k_cases(beyond=True), lambda example: _expect_kept(ctx, example), max_examples=1)
 
 
 @checks.add("top_k_sample", "draws from torch's generator: torch.manual_seed reproduces them whatever Python's and numpy's seeds")
@@ -278,4 +299,11 @@ def top_k_frequencies(ctx: Context) -> None:
             "(torch.multinomial does it for you; a hand-made cumulative sum must end at 1)",
         )
 
-    ctx.forall(top_k_cases(skewed=True), body, max_examples=FREQ_EXAMPLES)
+    # Six weights in [20, 40] and k = 2: the four dropped tokens hold about two thirds of the mass.
+    for example in TOP_K_CASES:
+        ctx.student.begin_example()
+        body(example)
+    ctx.forall(top_k_cases(skewed=True), body, max_examples=FREQ_EXAMPLES - len(TOP_K_CASES))
+
+
+TOP_K_CASES = [(make_dist(SKEWED_VOCAB, 3, 2, skewed=False), 2)]

@@ -144,7 +144,7 @@ def shapes(ctx: Context) -> None:
         model = _new(ctx, case, randomise=False)
         time_first_logits(model, case.tokens(), case.vocab, f"model = {case.new_text()}; model(tokens of shape {(case.length, case.batch)})")
 
-    ctx.forall(cases(), body, max_examples=8)
+    ctx.forall(cases(), body, max_examples=2)
 
 
 @st.composite
@@ -176,7 +176,7 @@ def _expect_causal(ctx: Context, example: Tuple[Case, int]) -> None:
 
 @checks.add("transformer_model", "causal: changing tokens after position s leaves the logits at 0..s-1 unchanged", weight=2)
 def causal(ctx: Context) -> None:
-    ctx.forall(future_cases(), lambda example: _expect_causal(ctx, example))
+    ctx.forall(future_cases(), lambda example: _expect_causal(ctx, example), max_examples=2)
 
 
 @st.composite
@@ -187,7 +187,10 @@ def long_cases(draw: st.DrawFn) -> Tuple[Case, int]:
 
 @checks.add("transformer_model", "sequences of 33 to 64 tokens: finite logits, and still causal")
 def long_sequences(ctx: Context) -> None:
-    ctx.forall(long_cases(), lambda example: _expect_causal(ctx, example), max_examples=3)
+    # The longest sequence the spec allows first: a model with room for fewer positions fails it.
+    ctx.student.begin_example()
+    _expect_causal(ctx, (Case(vocab=5, d_model=8, heads=2, blocks=2, length=64, batch=2, seed=3), 17))
+    ctx.forall(long_cases(), lambda example: _expect_causal(ctx, example), max_examples=1)
 
 
 @checks.add("transformer_model", "RMSNorm throughout: the model's norms are RMSNorm (the output depends on them), never nn.LayerNorm")
@@ -227,7 +230,10 @@ def rmsnorm_throughout(ctx: Context) -> None:
                 "  hint: LayerNorm subtracts the mean and adds a bias; build every norm with your RMSNorm class"
             )
 
-    ctx.forall(cases(), body, max_examples=3)
+    # Two blocks, two heads and a batch: every norm of every block counts.
+    ctx.student.begin_example()
+    body(Case(vocab=6, d_model=8, heads=2, blocks=2, length=5, batch=2, seed=7))
+    ctx.forall(cases(), body, max_examples=1)
 
 
 @checks.add("transformer_model", "sequences in a batch never influence each other: each gets the logits it gets alone", weight=2)
@@ -249,7 +255,10 @@ def batch_independent(ctx: Context) -> None:
                     "it mixes sequences instead of positions. Move the batch axis first (or transpose) before attention"
                 )
 
-    ctx.forall(cases(min_batch=2), body)
+    # A longer batch of three, through two blocks: attention over the wrong axis mixes them.
+    ctx.student.begin_example()
+    body(Case(vocab=7, d_model=8, heads=2, blocks=2, length=6, batch=3, seed=5))
+    ctx.forall(cases(min_batch=2), body, max_examples=1)
 
 
 LEARN_VOCAB, LEARN_LENGTH, LEARN_STEPS, LEARN_LR = 6, 8, 60, 1e-2
