@@ -114,6 +114,7 @@ def prepare(config: Config, assignment: Assignment) -> Tuple[Dict[str, List[Chec
     from autograder.grade import problem as run_problem
 
     run_problem.grader_threads()
+    run_problem.warm_up()
     return load_checks(config, assignment), reference_module(config, assignment), run_problem.grade_problem
 
 

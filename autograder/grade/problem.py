@@ -12,9 +12,11 @@ from typing import List
 
 import hypothesis.reporting
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autograder.checking.compare import CheckFailed
-from autograder.checking.registry import Check, Context
+from autograder.checking.registry import Check, Context, profile_settings
 from autograder.checking.student import MissingSymbol, Student, SubmissionError
 from autograder.config import Problem
 from autograder.grade.outcome import CheckResult, ProblemResult, all_fail, check_points
@@ -27,6 +29,20 @@ def grader_threads() -> None:
     """The grader's own tensors are tiny: more threads would only spin and steal the core the
     submission's process needs (the container has half a CPU)."""
     torch.set_num_threads(1)
+
+
+def warm_up() -> None:
+    """Run one empty property: hypothesis's one-time set-up (it registers numpy's and torch's
+    generators, with a full garbage collection of this process) then happens while the sandbox
+    starts, rather than in the first check."""
+
+    @profile_settings(1)
+    @given(st.none())
+    def nothing(_: None) -> None:
+        pass
+
+    with hypothesis.reporting.with_reporter(lambda _text: None):
+        nothing()
 
 
 def grade_problem(sandbox: Sandbox, name: str, problem: Problem, checks: List[Check], ref: ModuleType) -> ProblemResult:
