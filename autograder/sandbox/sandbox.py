@@ -137,8 +137,8 @@ class Sandbox:
     def _start(self) -> None:
         """Start the fork server without waiting for it: it imports torch while the caller works.
         The first session waits for its greeting (``_ready``)."""
-        to_r, to_w = os.pipe()
-        from_r, from_w = os.pipe()
+        to_r, to_w = frames.pipe()
+        from_r, from_w = frames.pipe()
         # The child sees our pipe ends as fds 3 (requests) and 4 (answers); bubblewrap reads its
         # options from a third pipe, filled (a few KB, within the pipe's buffer) before it starts.
         fds = [(to_r, 3), (from_w, 4)]

@@ -264,7 +264,7 @@ def _forge(frame):
     """Write a frame on the session's own answer pipe, as the session would."""
     import gc, sys
     session = next(o for o in gc.get_objects() if type(o).__name__ == "Session" and hasattr(o, "wfd"))
-    sys.modules["wire"].write_frame(session.wfd, frame)
+    sys.modules["frames"].write_frame(session.wfd, frame)
 '''
 
 FORGE_IN_CALL = FORGE_FRAME + '''

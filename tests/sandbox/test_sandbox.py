@@ -129,3 +129,40 @@ def test_sandboxes_at_once_get_uids_of_their_own_so_process_limits_never_join_th
             assert Student(one).call("start", 15) == 15
             assert Student(two).call("start", 15) == 15  # 30 processes of one uid would pass the limit of 24
     assert held_leases() == before  # leases end with their sandbox
+
+
+DRAWS = '''
+import random
+import numpy as np
+import torch
+
+AT_IMPORT = torch.rand(2).tolist()
+
+def draws():
+    return [AT_IMPORT, torch.rand(3).tolist(), np.random.rand(3).tolist(), [random.random() for _ in range(3)]]
+'''
+
+
+@pytest.mark.parametrize("mode", ["bubblewrap", "fallback"])
+def test_every_session_starts_from_seed_0_whatever_the_last_one_drew(mode):
+    """Same input, same grade: each session's torch, numpy and random draw what seed 0 gives, at
+    import and after, however much an earlier session of the same sandbox drew."""
+    import random
+
+    import numpy as np
+
+    from autograder.checking.student import Student
+    from autograder.config import Limits
+    from autograder.sandbox import Sandbox
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    at_import = torch.rand(2).tolist()
+    expected = [at_import, torch.rand(3).tolist(), np.random.rand(3).tolist(), [random.random() for _ in range(3)]]
+    with Sandbox({"draws.py": DRAWS}, isolation_or_skip(mode)) as sandbox:
+        for _ in range(2):
+            with sandbox.session(Limits(time_seconds=30)) as session:
+                student = Student(session)
+                assert student.call("draws") == expected
+                assert student.call("draws")[1:] != expected[1:]  # the draws go on within a session

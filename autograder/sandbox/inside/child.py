@@ -40,6 +40,7 @@ import wire  # noqa: E402
 from output import Output  # noqa: E402
 
 REQUEST_FD, ANSWER_FD = 3, 4
+_WALL = 0x40000000  # waitpid: children of any exit signal (Linux's __WALL, not in the os module)
 MODULE_NAME = "submission"
 # An error of a grader's function reaches the submission as the same built-in exception type.
 CALLBACK_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "IndexError": IndexError}
@@ -57,6 +58,7 @@ def _warm_up() -> None:
     torch.nn.Conv2d(1, 2, 2, stride=2)(torch.randn(1, 1, 4, 4)).permute(0, 2, 3, 1).reshape(1, 4, 2)
     torch.nn.Embedding(5, 4)(torch.tensor([[0, 1]])).cumsum(-1).sort(descending=True)
     torch.nn.functional.cross_entropy(torch.randn(3, 5), torch.tensor([0, 1, 2]), reduction="none")
+    np.random.seed(0)  # numpy imports numpy.random on first use: about 40 ms, once here, not per session
     torch.multinomial(torch.softmax(torch.randn(5), -1), 1)
     with torch.no_grad():
         torch.nn.Linear(4, 4).load_state_dict(torch.nn.Linear(4, 4).state_dict())
@@ -153,10 +155,7 @@ class Session:
         op = request.get("op")
         try:
             if op == "seed":
-                seed = int(request["seed"])
-                torch.manual_seed(seed)
-                np.random.seed(seed)
-                random.seed(seed)
+                _seed(int(request["seed"]))
                 return {"ok": wire.encode(None)}
             obj = self.target(request)
             args, kwargs = self.arguments(request)
@@ -184,6 +183,12 @@ class Session:
             return _error("UnsupportedValue", str(exc))
         except BaseException as exc:  # noqa: B036 - anything the submission raises is an answer
             return _error(type(exc).__name__, wire._safe_repr(exc) if not str(exc) else str(exc), _student_traceback(exc, self.path))
+
+
+def _seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
 
 
 def _apply_limits(limits: Dict[str, int]) -> None:
@@ -245,7 +250,10 @@ def _run_session(request: Dict[str, Any], rfd: int, wfd: int, out: int) -> None:
         os.write(2, f"sandbox: {exc}\n".encode())
         os._exit(frames.CONFINE_FAILED)
     session = Session(str(request["path"]), rfd, wfd)
-    session.handle({"op": "seed", "seed": 0})  # same input, same grade: no entropy from the OS
+    # Same input, same grade: no entropy from the OS. torch and numpy were seeded with 0 by the
+    # fork server just before it forked (cheap there; a fresh fork pays milliseconds of page
+    # faults for it); Python reseeds ``random`` from the OS in every forked child, so it is here.
+    random.seed(0)
     _answer(wfd, session.load())
     while True:
         message = frames.read_frame(rfd)
@@ -281,7 +289,20 @@ def _cleanup(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    if _childless():
+        return  # the usual case, found without reading /proc (in the fallback, the host's)
     confine.kill_tree(os.getpid(), include_root=False, reap=True)
+
+
+def _childless() -> bool:
+    """Whether this process has no child left, running or not, of any kind (``__WALL``). Then it
+    has no descendant either: every descendant's line of parents passes through one of our
+    children, and as a subreaper we inherit what a session leaves behind before it can be reaped."""
+    try:
+        os.waitpid(-1, os.WNOHANG | _WALL)
+    except ChildProcessError:
+        return True
+    return False
 
 
 def _ended(status: int, out: Output, why: str = "") -> Dict[str, Any]:
@@ -308,18 +329,32 @@ def _forward_answer(from_child: int, out: Output) -> str:
         return "bad"
     if not isinstance(answer, dict) or len(answer) != 1 or not ({"ok", "error", "callback"} & set(answer)):
         return "bad"
-    frames.write_frame(ANSWER_FD, answer)
+    # The very bytes just checked, not re-encoded: the grader's parser reads them as the same answer.
+    frames.write_body(ANSWER_FD, data)
     return "ok"
 
 
-def _wait(pid: int, seconds: float) -> tuple:
+def _pidfd(pid: int) -> Optional[int]:
+    """A descriptor that becomes readable when ``pid`` exits (Linux 5.3+), or None where the kernel
+    or a filter refuses it: then exits are found by polling."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _wait(pid: int, seconds: float, pidfd: Optional[int] = None) -> tuple:
     """waitpid without hanging: (pid, status), or (0, 0) if it still runs after ``seconds``."""
     deadline = time.monotonic() + seconds
     while True:
         done = os.waitpid(pid, os.WNOHANG)
-        if done[0] or time.monotonic() >= deadline:
+        remaining = deadline - time.monotonic()
+        if done[0] or remaining <= 0:
             return done
-        time.sleep(0.01)
+        if pidfd is not None:
+            select.select([pidfd], [], [], remaining)
+        else:
+            time.sleep(min(0.01, remaining))
 
 
 def _stop(pid: int) -> int:
@@ -336,27 +371,32 @@ def _relay(pid: int, to_child: int, from_child: int, out: Output) -> None:
     """Pass whole frames both ways until the session ends, then say how it ended."""
     status: Optional[int] = None
     why = ""
+    pidfd = _pidfd(pid)
+    # With a pidfd the session's exit wakes us; without one, look for it every 50 ms.
+    waiting = [REQUEST_FD, from_child] + ([pidfd] if pidfd is not None else [])
+    timeout = None if pidfd is not None else 0.05
     while status is None:
-        ready, _, _ = select.select([REQUEST_FD, from_child, *out.fds()], [], [], 0.05)
+        ready, _, _ = select.select(waiting + out.fds(), [], [], timeout)
         if out.read_fd in ready:
             out.drain()
         if REQUEST_FD in ready:
-            message = frames.read_frame(REQUEST_FD)
-            if message is None:  # the grader is gone: nothing left to do
+            # Passed on unparsed: the grader's requests are trusted, and spelt one way each (KILL).
+            request = frames.read_body(REQUEST_FD)
+            if request is None:  # the grader is gone: nothing left to do
                 _cleanup(pid)
                 os._exit(0)
-            if message.get("op") == "kill":
+            if request == frames.KILL:
                 status = _stop(pid)
                 break
             try:
-                frames.write_frame(to_child, message)
+                frames.write_body(to_child, request)
             except OSError:
                 pass  # the session died; its exit is reported below
         forwarded = _forward_answer(from_child, out) if from_child in ready else ""
         if forwarded == "ok":
             continue
         # A process that exits closes its pipe just before it can be waited for: give it a moment.
-        done, raw = _wait(pid, 1.0 if forwarded == "eof" else 0.0)
+        done, raw = _wait(pid, 1.0 if forwarded == "eof" else 0.0, pidfd)
         if done:
             while select.select([from_child], [], [], 0)[0] and _forward_answer(from_child, out) == "ok":
                 pass  # what the session wrote before it exited still reaches the grader
@@ -364,7 +404,12 @@ def _relay(pid: int, to_child: int, from_child: int, out: Output) -> None:
         elif forwarded:  # it closed its end of the pipe, or broke the protocol: stop it
             status = _stop(pid)
             why = "protocol"
+        elif pidfd in ready:  # readable but not yet waitable: never spin on it, poll instead
+            waiting.remove(pidfd)
+            timeout = 0.05
     _cleanup(pid)
+    if pidfd is not None:
+        os.close(pidfd)
     os.close(to_child)
     os.close(from_child)
     ended = _ended(status, out, why)
@@ -389,8 +434,9 @@ def main() -> None:
             frames.write_frame(ANSWER_FD, _error("ProtocolError", "expected a fork request"))
             continue
         out = Output(int(dict(request.get("limits", {})).get("file_mb", 16)) * 1024 * 1024)
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
+        _seed(0)  # inherited by the session (but for ``random``: see _run_session)
+        to_child_r, to_child_w = frames.pipe()
+        from_child_r, from_child_w = frames.pipe()
         pid = os.fork()
         if pid == 0:
             try:

@@ -7,11 +7,12 @@ sides and imports nothing from the ``autograder`` package.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import struct
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # one request or response; a larger one is refused
 # One answer from the submission's side. The grader parses answers, and a frame of tiny JSON
@@ -28,6 +29,8 @@ MAX_FRAME_ITEMS = 250_000
 SESSION_FAILED = 70  # the session's own code (child.py) failed outside the submission's functions
 CONFINE_FAILED = 71  # the session could not confine itself, so it never ran the submission
 
+PIPE_BYTES = 1 << 20  # the buffer asked for the pipes frames cross (Linux's default cap for a user)
+
 _HEADER = struct.Struct(">I")
 # A JSON string, escapes included (no quote can appear outside strings in valid JSON).
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -41,10 +44,35 @@ class FrameTooLarge(WireError):
     """A frame larger than the reader accepts: refused from its header, so the stream is unusable."""
 
 
+def pipe() -> Tuple[int, int]:
+    """A pipe (read end, write end) with a buffer of ``PIPE_BYTES`` where the kernel grants it (a
+    user past its pipe quota keeps the default 64 KB): a large frame then crosses in one write
+    instead of one 64 KB piece per wake-up of the reader."""
+    read_fd, write_fd = os.pipe()
+    try:
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass
+    return read_fd, write_fd
+
+
+def encode(message: Any) -> bytes:
+    """A message's frame body (compact JSON: the grader's requests have one spelling each)."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+KILL = encode({"op": "kill"})  # the body of the request that asks the fork server to end a session
+
+
 def write_frame(fd: int, message: Any, max_bytes: int = MAX_FRAME_BYTES) -> None:
-    data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    data = encode(message)
     if len(data) > max_bytes:
         raise WireError(f"frame of {len(data)} bytes exceeds {max_bytes}")
+    write_body(fd, data)
+
+
+def write_body(fd: int, data: bytes) -> None:
+    """A frame of body ``data``, as it is (the fork server relays bodies without re-encoding them)."""
     payload = _HEADER.pack(len(data)) + data
     view = memoryview(payload)
     while view:
@@ -69,16 +97,19 @@ def read_frame(fd: int, max_bytes: int = MAX_FRAME_BYTES) -> Optional[Any]:
 
     A frame over ``max_bytes`` raises WireError before its body is read: the stream cannot be
     used after that."""
+    data = read_body(fd, max_bytes)
+    return None if data is None else parse_frame(data)
+
+
+def read_body(fd: int, max_bytes: int = MAX_FRAME_BYTES) -> Optional[bytes]:
+    """The next frame's body, unparsed (None and FrameTooLarge as for ``read_frame``)."""
     header = read_exact(fd, _HEADER.size)
     if header is None:
         return None
     (size,) = _HEADER.unpack(header)
     if size > max_bytes:
         raise FrameTooLarge(f"frame of {size} bytes exceeds {max_bytes}")
-    data = read_exact(fd, size)
-    if data is None:
-        return None
-    return parse_frame(data)
+    return read_exact(fd, size)
 
 
 def count_items(data: bytes) -> int:
