@@ -165,6 +165,11 @@ class Sandbox:
             os.close(src)
         self._to, self._from = to_w, from_r
         self._greeted = False
+        if self.preload:  # asked now, so that it imports them right after torch, while we work
+            try:
+                self.send({"op": "preload", "modules": list(self.preload)})
+            except SandboxError:
+                pass  # it is already gone: _ready reports that it did not start
 
     def _ready(self) -> None:
         if self._greeted:
@@ -174,7 +179,6 @@ class Sandbox:
             raise SandboxError(f"the sandbox did not start ({self.isolation.mode}): {str(hello)[:500]}")
         LOG.info("sandbox up: %s", hello["ok"])
         if self.preload:
-            self.send({"op": "preload", "modules": list(self.preload)})
             answer = self.read(time.monotonic() + START_TIMEOUT)
             if answer is None or "ok" not in answer:
                 raise SandboxError(f"the sandbox did not preload {self.preload}: {str(answer)[:500]}")
