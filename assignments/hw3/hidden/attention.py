@@ -334,4 +334,4 @@ def transformer_composition(ctx: Context) -> None:
     def body(case) -> None:
         _compare_transformer(_new_transformer(ctx, case), case[0])
 
-    ctx.forall(transformer_cases(), body)
+    ctx.forall(transformer_cases(), body, max_examples=6)  # a mask not passed on shows from the 5th
