@@ -40,8 +40,8 @@ KEPT_EXAMPLES = 4
 GREEDY_DRAWS = 30
 TIE_DRAWS = 150  # one token too many at the tie (the extra one has 1/7) shows w.p. 1 - 1e-10
 TIE_EXAMPLES = 3
-FREQ_DRAWS = 1000
-FREQ_EXAMPLES = 2
+FREQ_DRAWS = 400  # a uniform or flattened (second softmax) weighting is many times past the limit
+FREQ_EXAMPLES = 3
 SEEDED_DRAWS, SEEDED_EXAMPLES = 20, 2  # torch.manual_seed reproduces the draws
 SKEW = 2.5  # the frequency test's probabilities are powers of SKEW: far from uniform
 SKEWED_VOCAB = 5
@@ -51,7 +51,7 @@ MAX_VOCAB = 8
 # FREQ_EXAMPLES * SKEWED_VOCAB tests, a correct sampler fails the check with probability at most
 # FALSE_FAILURE = 1e-7, i.e. one in ten million.
 FALSE_FAILURE = 1e-7
-KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 19.8
+KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 19.5
 
 
 @dataclass(frozen=True)
