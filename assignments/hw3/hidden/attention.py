@@ -12,12 +12,13 @@ own problem, and nothing the submission raises ever drops an example.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from hypothesis import strategies as st
 
 from autograder.checking import params, standins
-from autograder.checking.compare import expect, expect_tensor, expect_type, fail
+from autograder.checking.compare import CheckFailed, expect, expect_tensor, expect_type, fail
 from autograder.checking.registry import Checks, Context
 from autograder.checking.strategies import SequenceBatch, randn, sequence_batches
 
@@ -36,6 +37,18 @@ def _pair(result: object, call: str, first: str, second: str) -> tuple:
 
 def _hints(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
+
+
+def _expect_close(got: object, want: torch.Tensor, what: str, call: str, hint: Callable[[], str]) -> None:
+    """``expect_tensor`` with the hint worked out only when the values differ: a hint asks the
+    stand-ins what they saw or tries known mistakes, work that a passing example does not need
+    (and the first ``mask_story`` imports sympy through ``torch.broadcast_shapes``)."""
+    try:
+        expect_tensor(got, want, what, call)
+        return
+    except CheckFailed:
+        pass
+    expect_tensor(got, want, what, call, hint=hint())
 
 
 # -------------------------------------------------------------------------------------------
@@ -145,9 +158,8 @@ def head_differential(ctx: Context) -> None:
         missing = _bias_hint(mapping, head.name)
         assumed = mapping.note(head.name)
         expect_type(alpha, [torch.Tensor], "alpha", call)
-        hint = missing or _scale_hint(reference, batch, n_hidden, alpha.to(torch.float32))
-        expect_tensor(alpha, want_alpha, "alpha", call, hint=_hints(hint, assumed))
-        expect_tensor(out, want_out, "out", call, hint=_hints(missing or "out = alpha V, with V = W_V(x)", assumed))
+        _expect_close(alpha, want_alpha, "alpha", call, lambda: _hints(missing or _scale_hint(reference, batch, n_hidden, alpha.to(torch.float32)), assumed))
+        _expect_close(out, want_out, "out", call, lambda: _hints(missing or "out = alpha V, with V = W_V(x)", assumed))
 
     ctx.forall(head_cases(), body)
 
@@ -213,8 +225,8 @@ def _compare_multi(built: standins.Built, batch: SequenceBatch, heads: int) -> N
     out, alphas = _pair(mha(batch.x, batch.mask), call, "out", "alphas")
     expect_type(out, [torch.Tensor], "out", call)
     expect_type(alphas, [torch.Tensor], "alphas", call)
-    expect_tensor(out, want_out, "out", call, hint=built.hint(batch.mask, "concatenate the heads' outputs on the last axis, in head order, then apply W_O"))
-    expect_tensor(alphas, want_alphas, "alphas", call, hint=built.hint(batch.mask, "alphas[:, h] is head h's alpha: stack them on axis 1"))
+    _expect_close(out, want_out, "out", call, lambda: built.hint(batch.mask, "concatenate the heads' outputs on the last axis, in head order, then apply W_O"))
+    _expect_close(alphas, want_alphas, "alphas", call, lambda: built.hint(batch.mask, "alphas[:, h] is head h's alpha: stack them on axis 1"))
 
 
 @checks.add("multi_headed_attention", "out has shape (B, T, dim) and alphas (B, num_heads, T, T)")
@@ -285,8 +297,8 @@ def _compare_transformer(built: standins.Built, batch: SequenceBatch) -> None:
     built.reset()
     call = f"{model.name}(x, {_mask_text(batch)}, True)"
     out, attn = _pair(model(batch.x, batch.mask, True), call, "out", "attn")
-    expect_tensor(out, want_out, "out", call, hint=built.hint(batch.mask, "pass x through every layer in order, each with the same attn_mask"))
-    expect_tensor(attn, want_attn, "attn", call, hint=built.hint(batch.mask, "attn[:, l] is layer l's alphas: stack them on axis 1"))
+    _expect_close(out, want_out, "out", call, lambda: built.hint(batch.mask, "pass x through every layer in order, each with the same attn_mask"))
+    _expect_close(attn, want_attn, "attn", call, lambda: built.hint(batch.mask, "attn[:, l] is layer l's alphas: stack them on axis 1"))
 
 
 @checks.add("transformer", "out has shape (B, T, dim); attention (B, num_layers, ...) only if return_attn")
@@ -322,4 +334,4 @@ def transformer_composition(ctx: Context) -> None:
     def body(case) -> None:
         _compare_transformer(_new_transformer(ctx, case), case[0])
 
-    ctx.forall(transformer_cases(), body)
+    ctx.forall(transformer_cases(), body, max_examples=6)  # a mask not passed on shows from the 5th

@@ -308,7 +308,7 @@ def gpt_shapes(ctx: Context) -> None:
         built = _new_gpt(ctx, case)
         _logits(built, case.ids(), case, f"{built.module.name}(input_ids)")
 
-    ctx.forall(gpt_cases(), body, max_examples=10)
+    ctx.forall(gpt_cases(), body, max_examples=3)
 
 
 @st.composite
@@ -373,7 +373,7 @@ def gpt_positions(ctx: Context) -> None:
                 "  hint: add pos_embeddings(torch.arange(T)) to the token embeddings; attention alone is blind to order"
             )
 
-    ctx.forall(repeated_cases(), body, max_examples=10)
+    ctx.forall(repeated_cases(), body, max_examples=3)
 
 
 @checks.add(
@@ -393,7 +393,7 @@ def gpt_composition(ctx: Context) -> None:
             return
         expect_tensor(logits, want, "logits", call, hint=_diagnose_gpt(built, ids, logits, case))
 
-    ctx.forall(gpt_cases(), body, max_examples=12)
+    ctx.forall(gpt_cases(), body, max_examples=4)
 
 
 @checks.add("dialogue_gpt", "the second return value, alphas, is what self.transformer returns for return_attn=True: (B, num_layers, num_heads, T, T)")
@@ -423,7 +423,7 @@ def gpt_alphas(ctx: Context) -> None:
         expect_type(alphas, [torch.Tensor], "alphas", call)
         expect_tensor(alphas, want, "alphas", call, hint=f"alphas are the attention weights self.transformer returns: {asked}, unchanged")
 
-    ctx.forall(gpt_cases(), body, max_examples=8)
+    ctx.forall(gpt_cases(), body, max_examples=3)
 
 
 # -------------------------------------------------------------------------------------------
@@ -516,7 +516,7 @@ def loss_scalar(ctx: Context) -> None:
     def body(case: LossCase) -> None:
         _loss(ctx, case.logits, case.ids, case.mask, "loss_fn(logits, input_ids, inp_mask)")
 
-    ctx.forall(loss_cases(), body, max_examples=5)
+    ctx.forall(loss_cases(), body, max_examples=2)
 
 
 @st.composite

@@ -13,7 +13,7 @@ above float32 rounding), except in the one small check that is about the exact t
 The submission's sampler draws from torch's global generator: every batch of draws is seeded
 through ``ctx.student.seed``, so grading is deterministic. Over all checks, a correct sampler
 fails with probability below 2e-7 over the choice of seeds (the frequency test's 1e-7, below,
-plus under 3e-8 for a nucleus token never drawn); a token outside the nucleus never comes up.
+plus under 1e-8 for a nucleus token never drawn); a token outside the nucleus never comes up.
 """
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ checks = Checks()
 SYMBOL = "nucleus_sampling"
 MARGIN = 1e-4  # no cumulative sum this close to p (the tie check aside); the strategy keeps 7e-4
 KEPT_DRAWS = 300  # a nucleus token (renormalised probability > 0.07) is missed w.p. < 3e-10
-KEPT_EXAMPLES = 12
+KEPT_EXAMPLES = 4
 GREEDY_DRAWS = 30
 TIE_DRAWS = 150  # one token too many at the tie (the extra one has 1/7) shows w.p. 1 - 1e-10
-TIE_EXAMPLES = 6
-FREQ_DRAWS = 1000
-FREQ_EXAMPLES = 4
+TIE_EXAMPLES = 3
+FREQ_DRAWS = 400  # a uniform or flattened (second softmax) weighting is many times past the limit
+FREQ_EXAMPLES = 3
 SEEDED_DRAWS, SEEDED_EXAMPLES = 20, 2  # torch.manual_seed reproduces the draws
 SKEW = 2.5  # the frequency test's probabilities are powers of SKEW: far from uniform
 SKEWED_VOCAB = 5
@@ -51,7 +51,7 @@ MAX_VOCAB = 8
 # FREQ_EXAMPLES * SKEWED_VOCAB tests, a correct sampler fails the check with probability at most
 # FALSE_FAILURE = 1e-7, i.e. one in ten million.
 FALSE_FAILURE = 1e-7
-KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 19.8
+KL_LIMIT = kl_limit(FREQ_EXAMPLES * SKEWED_VOCAB, FALSE_FAILURE)  # ~ 19.5
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def returns_int(ctx: Context) -> None:
         call = case.call()
         expect_int_token(result, case.vocab, call)
 
-    ctx.forall(cases(), body, max_examples=5)
+    ctx.forall(cases(), body, max_examples=2)
 
 
 @checks.add("nucleus_sampling", "draws only tokens of the smallest prefix reaching p, and every one of them", weight=2)
@@ -212,7 +212,7 @@ def greedy(ctx: Context) -> None:
         counts = _draw(ctx, case, GREEDY_DRAWS)
         _expect_inside(case, counts, GREEDY_DRAWS)
 
-    ctx.forall(cases(greedy=True, max_vocab=12), body, max_examples=10)
+    ctx.forall(cases(greedy=True, max_vocab=12), body, max_examples=5)
 
 
 @checks.add("nucleus_sampling", "tokens come up with their renormalised probabilities (a seeded statistical test)")

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
 from autograder.checking import params, standins
-from autograder.checking.compare import expect, expect_tensor, expect_type, fail
+from autograder.checking.compare import CheckFailed, expect, expect_tensor, expect_type, fail
 from autograder.checking.registry import Checks, Context
 from autograder.checking.strategies import MAX_SEED, named, randn, source_of
 
@@ -62,6 +62,17 @@ def patch_cases(draw: st.DrawFn) -> PatchCase:
         nout=draw(st.integers(1, 6)),
         seed=draw(st.integers(0, MAX_SEED)),
     )
+
+
+def _expect_close(got: object, want: torch.Tensor, what: str, call: str, hint: Callable[[], str]) -> None:
+    """``expect_tensor(..., atol=1e-4)`` with the hint (which tries known mistakes) worked out
+    only when the values differ."""
+    try:
+        expect_tensor(got, want, what, call, atol=1e-4)
+        return
+    except CheckFailed:
+        pass
+    expect_tensor(got, want, what, call, atol=1e-4, hint=hint())
 
 
 def _values(t: torch.Tensor) -> str:
@@ -167,7 +178,7 @@ def patch_shapes(ctx: Context) -> None:
         module = _new(ctx, case)
         _embed(module, case.image(), case, f"{module.name}(x)")
 
-    ctx.forall(patch_cases(), body, max_examples=10)
+    ctx.forall(patch_cases(), body, max_examples=3)
 
 
 @st.composite
@@ -240,13 +251,12 @@ def patch_shared_affine(ctx: Context) -> None:
         call = f"{module.name}(x)"
         got = _embed(module, x, case, call)
         want = _affine_prediction(measured, x, case)
-        expect_tensor(
+        _expect_close(
             got,
             want,
             "out",
             call + f" compared with W @ patch_k + b, where W and b are your map as measured by {module.name}(probes) on the top-left patch",
-            atol=1e-4,
-            hint=_diagnose_affine(measured, got, x, case),
+            lambda: _diagnose_affine(measured, got, x, case),
         )
 
     ctx.forall(patch_cases(), body)
@@ -274,9 +284,9 @@ def patch_differential(ctx: Context) -> None:
         call = f"{module.name}(x) after {module.name}.load_state_dict(state)"
         got = module(x)
         expect_type(got, [torch.Tensor], "out", call)
-        expect_tensor(got, want, "out", call, atol=1e-4, hint=_diagnose(got, want, case))
+        _expect_close(got, want, "out", call, lambda: _diagnose(got, want, case))
 
-    ctx.forall(patch_cases(), body, max_examples=10)
+    ctx.forall(patch_cases(), body, max_examples=6)
 
 
 @st.composite
@@ -316,7 +326,7 @@ def patch_in_vit(ctx: Context) -> None:
         expect_type(result[0], [torch.Tensor], "logits", call)
         expect(tuple(result[0].shape) == want, f"logits.shape={tuple(result[0].shape)}, but should be {want} [{call}]")
 
-    ctx.forall(vit_cases(), body, max_examples=5)
+    ctx.forall(vit_cases(), body, max_examples=2)
 
 
 __all__: List[str] = ["checks"]
