@@ -33,7 +33,7 @@ from autograder.checking.student import Student  # noqa: E402
 from autograder.config import Assignment, Config  # noqa: E402
 from autograder.grade.engine import load_checks, reference_module, reference_source  # noqa: E402
 from autograder.grade.outcome import check_points  # noqa: E402
-from autograder.sandbox import SessionEnded, wire  # noqa: E402
+from autograder.sandbox import SessionEnded  # noqa: E402
 
 
 def _child_module() -> Any:
@@ -76,7 +76,7 @@ class InProcessSession:
         self.inner.handle({"op": "seed", "seed": 0})  # as child._run_session does
         answer = _plain(self.inner.load())
         self.import_error: Optional[Dict[str, str]] = answer.get("error")
-        self.imported: Optional[List[str]] = None if self.import_error else wire.decode(answer["ok"])
+        self.imported: Optional[List[str]] = None if self.import_error else answer["ok"]  # a plain JSON list of names
 
     def request(self, message: Dict[str, Any], on_callback: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None) -> Dict[str, Any]:
         self.on_callback = on_callback

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import gc
 import importlib.util
 import sys
 import time
@@ -114,8 +115,13 @@ def prepare(config: Config, assignment: Assignment) -> Tuple[Dict[str, List[Chec
     from autograder.grade import problem as run_problem
 
     run_problem.grader_threads()
+    checks, ref = load_checks(config, assignment), reference_module(config, assignment)
+    # What is imported now stays for the process's life: frozen, the garbage collector never
+    # walks it again (torch's objects made each full collection cost about 0.3 s, and hypothesis
+    # asks for one).
+    gc.freeze()
     run_problem.warm_up()
-    return load_checks(config, assignment), reference_module(config, assignment), run_problem.grade_problem
+    return checks, ref, run_problem.grade_problem
 
 
 # ---------------------------------------------------------------------------------------------
