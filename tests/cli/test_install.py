@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_the_console_script_runs_from_any_folder(tmp_path):
-    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"] == {"autograder": "autograder.cli:main"}
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"] == {"autograder": "autograder.cli:run"}
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False, system_site_packages=True)
     # The new venv sees this interpreter's packages (setuptools to install with, torch and the rest
