@@ -1,7 +1,7 @@
 """A thin command line over the Python API.
 
     python -m autograder build [--assignment NAME]...            release/<assignment>/...
-    python -m autograder grade SUBMISSION --assignment NAME --results OUT.json
+    python -m autograder grade SUBMISSION --assignment NAME --results OUT.json [--problem ID]...
     python -m autograder gradescope [--root /autograder]           (what run_autograder calls)
     python -m autograder corpus --assignment NAME [--problem ID]  verdicts on the mutant corpus
     python -m autograder keys                                      every grading.toml key
@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -91,9 +92,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def narrowed(assignment: config_mod.Assignment, problem_ids: Optional[List[str]]) -> config_mod.Assignment:
+    """``assignment`` with only the problems ``problem_ids`` (all of them when None)."""
+    if not problem_ids:
+        return assignment
+    known = [p.id for p in assignment.problems]
+    unknown = [pid for pid in problem_ids if pid not in known]
+    if unknown:
+        raise UsageError(f"--problem {unknown[0]}: {assignment.id} has no such problem; its problems: {', '.join(known)}")
+    return dataclasses.replace(assignment, problems=tuple(p for p in assignment.problems if p.id in problem_ids))
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     cfg = config_mod.load(args.config)
-    assignment = cfg.assignment(args.assignment)
+    assignment = narrowed(cfg.assignment(args.assignment), args.problem)
     results = Path(args.results)
     check_writable(results, "--results")
     upload = resolve(Path(args.submission), assignment.upload, assignment.sources)  # UploadError if there is none
@@ -266,6 +278,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--assignment", required=True)
     g.add_argument("--results", required=True, help="where to write results.json")
     g.add_argument("--isolation", default=None, help=isolation_help)
+    g.add_argument("--problem", action="append", help="grade only this problem (repeatable); the total is then theirs")
     g.set_defaults(func=cmd_grade)
 
     s = sub.add_parser("gradescope", help="what run_autograder calls inside the container")

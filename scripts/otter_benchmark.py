@@ -9,7 +9,7 @@ cases, the reference in solutions/ as their oracle). This module:
 2. builds otter's autograder zip by hand (``tests/``, ``otter_config.json`` and ``files/
    otter_oracle/reference.py``, the merged hw3 reference, which otter copies beside the submission);
 3. times, in the same run and interleaved, ``otter run`` grading the hw3 reference and our grader
-   narrowed to the same three problems (``grade_uploads(only=...)`` in a new interpreter, results
+   narrowed to the same three problems (``autograder grade --problem ...`` in a new interpreter, results
    written, imports included), both as whole process trees (``benchmark.run_tree``).
 
 Standalone: ``.venv/bin/python scripts/otter_benchmark.py [--repeat 3]``.
@@ -37,23 +37,6 @@ OTTER_DIR = ROOT / "scripts" / "otter"
 VENV = ROOT / ".bench" / "otter-venv"
 PROBLEMS = ("attention_head", "nucleus_sampling", "dialogue_loss")
 PINS = ["otter-grader==7.0.0", "ipykernel", "torch==2.13.0", "numpy==2.4.6", "nltk==3.10.4"]
-
-# Our grader narrowed to PROBLEMS, in a new interpreter, as `autograder grade` runs it.
-OURS = """
-import sys
-from pathlib import Path
-from autograder import config
-from autograder.grade import results
-from autograder.grade.engine import grade_uploads
-from autograder.sandbox import choose_isolation
-from autograder.uploads import resolve
-cfg = config.load(Path("grading.toml").resolve())
-assignment = cfg.assignment("hw3")
-upload = resolve(Path(sys.argv[1]), assignment.upload, assignment.sources)
-grade = grade_uploads(cfg, assignment, {"upload": upload}, choose_isolation(), only={"upload": sys.argv[3].split(",")})["upload"]
-results.write(results.to_results(grade), Path(sys.argv[2]))
-print(f"score {grade.score:g}")
-"""
 
 # Run in otter's venv, in a folder holding otter_oracle: loads each test file as otter does.
 COUNT = """
@@ -148,7 +131,9 @@ def compare(cfg: config_mod.Config, repeat: int, use_cgroup: bool, run_tree: Cal
         )
         otter_env = dict(os.environ, PATH=f"{VENV / 'bin'}:{os.environ.get('PATH', '')}", VIRTUAL_ENV=str(VENV))
         otter_cmd = [str(VENV / "bin" / "otter"), "run", "-a", str(ag_zip), "-o", str(folder / "otter-out"), "--no-logo", str(submission)]
-        ours_cmd = [sys.executable, "-c", OURS, str(submission), str(folder / "ours.json"), ",".join(PROBLEMS)]
+        # Our grader narrowed to PROBLEMS, in a new interpreter: `autograder grade --problem`.
+        narrowing = [arg for pid in PROBLEMS for arg in ("--problem", pid)]
+        ours_cmd = [sys.executable, "-m", "autograder", "grade", str(submission), "--assignment", "hw3", "--results", str(folder / "ours.json"), *narrowing]
         (folder / "otter-out").mkdir()
         walls: dict = {"torch": [], "otter": [], "ours": []}
         cpus: dict = {"torch": [], "otter": [], "ours": []}
@@ -165,12 +150,12 @@ def compare(cfg: config_mod.Config, repeat: int, use_cgroup: bool, run_tree: Cal
                     return
                 walls[name].append(run.wall)
                 cpus[name].append(run.cpu)
-                scores[name] = otter_score(folder / "otter-out") if name == "otter" else run.output.strip().splitlines()[-1].replace("score ", "") + f"/{points:g}"
+                scores[name] = otter_score(folder / "otter-out") if name == "otter" else f"{json.loads((folder / 'ours.json').read_text())['score']:g}/{points:g}"
     wall = {k: statistics.median(v) for k, v in walls.items()}
     cpu = {k: statistics.median(v) for k, v in cpus.items()}
     print(f"import torch (new interpreter): wall {wall['torch']:.2f} s, CPU {cpu['torch']:.2f} s (median of {repeat})")
     print(f"otter run (no container; a Jupyter kernel runs the script and the tests): {scores['otter']}; wall {wall['otter']:.2f} s, CPU {cpu['otter']:.2f} s of the process tree")
-    print(f"ours (grade_uploads(only=...), new interpreter, sandboxed): {scores['ours']}; wall {wall['ours']:.2f} s, CPU {cpu['ours']:.2f} s of the process tree")
+    print(f"ours (`autograder grade --problem ...`, new interpreter, sandboxed): {scores['ours']}; wall {wall['ours']:.2f} s, CPU {cpu['ours']:.2f} s of the process tree")
     speed = wall["otter"] / wall["ours"]
     print(
         f"ours is {speed:.1f}x faster in wall time (goal >= 2x: {'met' if speed >= 2 else 'NOT met'}), "

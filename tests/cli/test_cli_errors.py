@@ -51,3 +51,20 @@ def test_the_gradescope_entry_point_answers_even_without_a_submission(attention_
     validate(results)
     assert results["score"] == 0 and "nothing was uploaded" in results["output"]
     assert "The autograder itself failed" not in results["output"]
+
+
+def test_grade_narrowed_to_a_problem_grades_only_that_problem(attention_project, attention_reference, tmp_path):
+    cfg, _ = attention_project
+    upload = tmp_path / "my_llm_implementation.py"
+    upload.write_text(attention_reference)
+    out = tmp_path / "r.json"
+    base = ("--config", str(cfg.path), "grade", str(upload), "--assignment", "hw3", "--results", str(out))
+    done = run_cli(*base, "--problem", "attention_hed", timeout=1200)
+    assert done.returncode == 2 and not out.exists()
+    assert "error: --problem attention_hed: hw3 has no such problem; its problems: attention_head, multi_headed_attention, transformer" in done.stderr
+    done = run_cli(*base, "--problem", "attention_head", timeout=1200)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    validate(results)
+    assert {test["tags"][0] for test in results["tests"]} == {"attention_head"}
+    assert results["score"] == 4
