@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import hypothesis
 import numpy as np
@@ -246,6 +246,19 @@ def _answer_hint(case: Case, got: Hyp, run: Run) -> str:
     return "keep the beam_size best candidates over all extensions of all live hypotheses; completed ones leave the beam"
 
 
+def _over_cases(ctx: Context, check: Callable[[Case, Run], None]) -> None:
+    """``check`` on the chosen case, then on 3 generated cases without near-ties (the grader's
+    full search computed once per case)."""
+
+    def body(case: Case) -> None:
+        run = _full_search(ctx, case)
+        hypothesis.assume(not run.close)
+        check(case, run)
+
+    _explicit(ctx, [STOPS_EARLY], check)
+    ctx.forall(cases(), body, max_examples=3)
+
+
 @checks.add("beam_search", "returns the same hypothesis and score as the search run to max_len without early stopping", weight=3)
 def same_answer(ctx: Context) -> None:
     def check(case: Case, run: Run) -> None:
@@ -256,13 +269,7 @@ def same_answer(ctx: Context) -> None:
                 f"  hint: {_answer_hint(case, got, run)}{_describe(case, run)}"
             )
 
-    def body(case: Case) -> None:
-        run = _full_search(ctx, case)
-        hypothesis.assume(not run.close)
-        check(case, run)
-
-    _explicit(ctx, [STOPS_EARLY], check)
-    ctx.forall(cases(), body, max_examples=3)
+    _over_cases(ctx, check)
 
 
 @checks.add("beam_search", "stops right after the first step at which the best completed score >= the best live score", weight=2)
@@ -284,13 +291,7 @@ def stops_on_time(ctx: Context) -> None:
                 f"{run.stop_step} (prefixes of up to {run.stop_step} tokens, bos included) [{case.call()}]\n  hint: {hint}{_describe(case, run)}"
             )
 
-    def body(case: Case) -> None:
-        run = _full_search(ctx, case)
-        hypothesis.assume(not run.close)
-        check(case, run)
-
-    _explicit(ctx, [STOPS_EARLY], check)
-    ctx.forall(cases(), body, max_examples=3)
+    _over_cases(ctx, check)
 
 
 def _tie_case(max_len: int) -> Case:
