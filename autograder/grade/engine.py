@@ -118,8 +118,10 @@ def prepare(config: Config, assignment: Assignment) -> Tuple[Dict[str, List[Chec
     checks, ref = load_checks(config, assignment), reference_module(config, assignment)
     # What is imported now stays for the process's life: frozen, the garbage collector never
     # walks it again (torch's objects made each full collection cost about 0.3 s, and hypothesis
-    # asks for one).
-    gc.freeze()
+    # asks for one). Once per process: a later freeze (a regrade worker's next submission) would
+    # also keep whatever garbage the last grading left, for good.
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
     run_problem.warm_up()
     return checks, ref, run_problem.grade_problem
 
