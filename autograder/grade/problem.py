@@ -32,8 +32,8 @@ def grader_threads() -> None:
 
 
 def warm_up() -> None:
-    """Run one empty property: hypothesis's one-time set-up (it registers numpy's and torch's
-    generators, with a full garbage collection of this process) then happens while the sandbox
+    """Run one empty property: hypothesis's one-time set-up (registering its own random
+    generator runs a full garbage collection of this process) then happens while the sandbox
     starts, rather than in the first check."""
 
     @profile_settings(1)
