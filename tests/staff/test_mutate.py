@@ -154,6 +154,20 @@ def test_repository_mutants_are_valid_uploads_sorted_and_repeatable(repo_config)
     assert len({m.operator for m in capped}) >= 5  # round-robin over operators, not the first lines
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("assignment_id", ["hw3", "pico-llm", "decoding-lab"])
+def test_every_problem_has_a_fresh_mutation_record_whose_mutants_its_tests_kill(repo_config, assignment_id):
+    """The committed assignments/<a>/mutation.json covers every problem, matches today's solutions
+    and hidden tests, and shows each problem killing at least one mutant and all it should."""
+    assignment = repo_config.assignment(assignment_id)
+    column = record.proof_column(repo_config, assignment)
+    for problem in assignment.problems:
+        shown = column.get(problem.id, "not run")
+        assert shown.startswith("100% (") and not shown.startswith("100% (0/"), (
+            f"{assignment_id}/{problem.id}: mutation score {shown!r}; run autograder mutate --assignment {assignment_id} and commit its record"
+        )
+
+
 def generate_from_text(assignment):
     """The toy file's mutants as ``Mutant``s (uploads are the mutated file alone)."""
     found, skipped = file_mutants("toy.py", ATTRIBUTION, assignment)
