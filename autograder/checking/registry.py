@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Sequence
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -60,8 +60,10 @@ class Context:
     ref: ModuleType
     max_examples: int
 
-    def forall(self, strategy: st.SearchStrategy, body: Callable[[Any], None], max_examples: int = 0) -> None:
-        """Run ``body`` on examples drawn from ``strategy``; the shrunk failure is re-raised."""
+    def forall(self, strategy: st.SearchStrategy, body: Callable[[Any], None], max_examples: int = 0, examples: Sequence[Any] = ()) -> None:
+        """Run ``body`` on the chosen ``examples`` first (see ``each``), then on ``max_examples``
+        drawn from ``strategy``; the first failure is re-raised (a drawn one shrunk)."""
+        self.each(examples, body)
         student = self.student
 
         @profile_settings(max_examples or self.max_examples)
@@ -71,6 +73,13 @@ class Context:
             body(example)
 
         prop()
+
+    def each(self, examples: Sequence[Any], body: Callable[[Any], None]) -> None:
+        """Run ``body`` on chosen examples, in order, each with a fresh reproducer (as hypothesis
+        runs ``@example``s): the cases where a property's usual mistakes all show."""
+        for example in examples:
+            self.student.begin_example()
+            body(example)
 
 
 CheckFn = Callable[[Context], None]

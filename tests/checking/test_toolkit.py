@@ -7,8 +7,10 @@ from typing import Any, Dict
 
 import pytest
 import torch
+from hypothesis import strategies as st
 
 from autograder.checking.compare import CheckFailed, expect_equal, expect_tensor
+from autograder.checking.registry import Context
 from autograder.checking.strategies import randint, randn
 from autograder.checking.student import NLTK_DATA_MISSING, Student, SubmissionError, describe_value
 from autograder.grade.outcome import check_points
@@ -74,3 +76,31 @@ def test_missing_punkt_data_is_one_plain_message():
         student.call("MyTokenizer", "a b")
     assert raised.value.message == NLTK_DATA_MISSING and raised.value.trace == ""
     assert "preserve_line=True" in NLTK_DATA_MISSING
+
+
+def test_chosen_examples_run_first_in_order_each_with_a_fresh_reproducer():
+    class Recorder:
+        def __init__(self):
+            self.log = ["left over"]
+            self.seen = []
+
+        def begin_example(self):
+            self.log = []
+
+    student = Recorder()
+    ctx = Context(student, None, max_examples=3)
+
+    def body(example):
+        assert student.log == [], "each example starts a fresh reproducer"
+        student.log.append(f"call({example})")
+        student.seen.append(example)
+
+    ctx.forall(st.integers(10, 20), body, examples=[1, 2])
+    assert student.seen[:2] == [1, 2] and all(10 <= x <= 20 for x in student.seen[2:]) and len(student.seen) > 2
+
+    def fails_on_8(example):
+        if example == 8:
+            raise ValueError("the chosen example 8 fails")
+
+    with pytest.raises(ValueError, match="chosen example 8"):  # a chosen example's failure is the verdict
+        ctx.forall(st.integers(10, 20), fails_on_8, examples=[7, 8])

@@ -187,15 +187,17 @@ def _full_search(ctx: Context, case: Case) -> Run:
     return ctx.student.memo[key]
 
 
-def _explicit(ctx: Context, examples: List[Case], body) -> None:
-    """Run ``body(case, run)`` on chosen cases first (as hypothesis runs ``@example``s), each with
-    a fresh reproducer; each was chosen with no compared scores within MARGIN of each other."""
-    for case in examples:
-        ctx.student.begin_example()
+def _explicit(ctx: Context, examples: List[Case], body: Callable[[Case, Run], None]) -> None:
+    """``body(case, run)`` on chosen cases (``Context.each``), each chosen with no compared scores
+    within MARGIN of each other."""
+
+    def chosen(case: Case) -> None:
         run = _full_search(ctx, case)
         if run.close:  # the grader's own mistake in choosing it: never the submission's
             raise AssertionError(f"explicit case {case.call()} has scores within {MARGIN} of each other")
         body(case, run)
+
+    ctx.each(examples, chosen)
 
 
 # Chosen cases (from the strategy's own space) where the usual mistakes show, all at once: a

@@ -164,11 +164,8 @@ def temperature_frequencies(ctx: Context) -> None:
 
     # Sharpening and flattening, over all six powers of 2.5: at T = 0.5 a missing, doubled or
     # inverted division by T each moves the top token's frequency far off, at T = 3 the last two.
-    for example in TEMPERATURE_CASES:
-        ctx.student.begin_example()
-        body(example)
     strategy = st.tuples(dists(skewed=True, min_vocab=3), st.sampled_from(TEMPERATURES))
-    ctx.forall(strategy, body, max_examples=FREQ_EXAMPLES - len(TEMPERATURE_CASES))
+    ctx.forall(strategy, body, max_examples=FREQ_EXAMPLES - len(TEMPERATURE_CASES), examples=TEMPERATURE_CASES)
 
 
 TEMPERATURE_CASES = [(make_dist(SKEWED_VOCAB, 5, 1, skewed=True), 0.5), (make_dist(SKEWED_VOCAB, 6, -2, skewed=True), 3.0)]
@@ -300,10 +297,7 @@ def top_k_frequencies(ctx: Context) -> None:
         )
 
     # Six weights in [20, 40] and k = 2: the four dropped tokens hold about two thirds of the mass.
-    for example in TOP_K_CASES:
-        ctx.student.begin_example()
-        body(example)
-    ctx.forall(top_k_cases(skewed=True), body, max_examples=FREQ_EXAMPLES - len(TOP_K_CASES))
+    ctx.forall(top_k_cases(skewed=True), body, max_examples=FREQ_EXAMPLES - len(TOP_K_CASES), examples=TOP_K_CASES)
 
 
 TOP_K_CASES = [(make_dist(SKEWED_VOCAB, 3, 2, skewed=False), 2)]

@@ -188,9 +188,8 @@ def long_cases(draw: st.DrawFn) -> Tuple[Case, int]:
 @checks.add("transformer_model", "sequences of 33 to 64 tokens: finite logits, and still causal")
 def long_sequences(ctx: Context) -> None:
     # The longest sequence the spec allows first: a model with room for fewer positions fails it.
-    ctx.student.begin_example()
-    _expect_causal(ctx, (Case(vocab=5, d_model=8, heads=2, blocks=2, length=64, batch=2, seed=3), 17))
-    ctx.forall(long_cases(), lambda example: _expect_causal(ctx, example), max_examples=1)
+    longest = (Case(vocab=5, d_model=8, heads=2, blocks=2, length=64, batch=2, seed=3), 17)
+    ctx.forall(long_cases(), lambda example: _expect_causal(ctx, example), max_examples=1, examples=[longest])
 
 
 @checks.add("transformer_model", "RMSNorm throughout: the model's norms are RMSNorm (the output depends on them), never nn.LayerNorm")
@@ -231,9 +230,7 @@ def rmsnorm_throughout(ctx: Context) -> None:
             )
 
     # Two blocks, two heads and a batch: every norm of every block counts.
-    ctx.student.begin_example()
-    body(Case(vocab=6, d_model=8, heads=2, blocks=2, length=5, batch=2, seed=7))
-    ctx.forall(cases(), body, max_examples=1)
+    ctx.forall(cases(), body, max_examples=1, examples=[Case(vocab=6, d_model=8, heads=2, blocks=2, length=5, batch=2, seed=7)])
 
 
 @checks.add("transformer_model", "sequences in a batch never influence each other: each gets the logits it gets alone", weight=2)
@@ -256,9 +253,7 @@ def batch_independent(ctx: Context) -> None:
                 )
 
     # A longer batch of three, through two blocks: attention over the wrong axis mixes them.
-    ctx.student.begin_example()
-    body(Case(vocab=7, d_model=8, heads=2, blocks=2, length=6, batch=3, seed=5))
-    ctx.forall(cases(min_batch=2), body, max_examples=1)
+    ctx.forall(cases(min_batch=2), body, max_examples=1, examples=[Case(vocab=7, d_model=8, heads=2, blocks=2, length=6, batch=3, seed=5)])
 
 
 LEARN_VOCAB, LEARN_LENGTH, LEARN_STEPS, LEARN_LR = 6, 8, 60, 1e-2
