@@ -31,7 +31,7 @@ INSIDE = ROOT / "autograder" / "sandbox" / "inside"
 from autograder.checking.registry import Context  # noqa: E402
 from autograder.checking.student import Student  # noqa: E402
 from autograder.config import Assignment, Config  # noqa: E402
-from autograder.grade.engine import load_checks, reference_module, reference_source  # noqa: E402
+from autograder.grade.engine import prepare, reference_source  # noqa: E402
 from autograder.grade.outcome import check_points  # noqa: E402
 from autograder.sandbox import SessionEnded  # noqa: E402
 
@@ -91,22 +91,20 @@ class Floor:
     checks: int
 
 
-def run_checks(config: Config, assignment: Assignment, only: Optional[List[str]] = None) -> Floor:
-    """Every check of ``assignment`` (or of the problems ``only``) against the reference, in this process."""
-    checks = load_checks(config, assignment)
-    ref = reference_module(config, assignment)
+def run_checks(config: Config, assignment: Assignment) -> Floor:
+    """Every check of ``assignment`` against the reference, in this process, after the set-up the
+    grader itself does before its first check (``engine.prepare``)."""
+    checks, ref, _ = prepare(config, assignment)
     with tempfile.TemporaryDirectory(prefix="benchmark-floor-") as tmp:
         path = Path(tmp) / assignment.upload
         path.write_text(reference_source(config, assignment), encoding="utf-8")
         t0, c0 = time.monotonic(), time.process_time()
         score, count = 0.0, 0
         for problem in assignment.problems:
-            if only is not None and problem.id not in only:
-                continue
             session = InProcessSession(str(path))
             if session.import_error is not None:
                 continue
-            # From here on: engine._grade_in_session's lines (and _run_check's), copied.
+            # From here on: grade/problem.py's _in_session and _run_check, copied.
             student = Student(session)  # type: ignore[arg-type]  # the stand-in has what Student uses
             ctx = Context(student, ref, problem.max_examples)
             maxima = check_points(problem.points, [c.weight for c in checks[problem.id]])
